@@ -1,0 +1,318 @@
+#include "config/config.h"
+
+#include <arpa/inet.h>
+
+#include <toml++/toml.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "sip/message/uri.h"
+
+namespace herald::config {
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::vector<ConfigError>* errors) : errors_(errors) {}
+
+  void error(const std::string& key, const toml::node* node, std::string message) {
+    int line = node != nullptr ? static_cast<int>(node->source().begin.line) : 0;
+    errors_->push_back(ConfigError{key, std::move(message), line});
+  }
+
+  // Reports keys of `table` that are not in `known`.
+  void checkKeys(const toml::table& table, const std::string& prefix,
+                 std::initializer_list<std::string_view> known) {
+    for (const auto& [k, v] : table) {
+      bool found = false;
+      for (auto name : known) found = found || k.str() == name;
+      if (!found) error(join(prefix, std::string(k.str())), &v, "unknown key");
+    }
+  }
+
+  static std::string join(const std::string& prefix, const std::string& key) {
+    return prefix.empty() ? key : prefix + "." + key;
+  }
+
+  const toml::table* table(const toml::table& parent, const std::string& prefix,
+                           std::string_view key) {
+    const toml::node* n = parent.get(key);
+    if (n == nullptr) return nullptr;
+    if (!n->is_table()) {
+      error(join(prefix, std::string(key)), n, "must be a table");
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+  void string(const toml::table& t, const std::string& prefix, std::string_view key,
+              std::string* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    if (auto v = n->value<std::string>(); v && n->is_string()) {
+      *out = *v;
+    } else {
+      error(join(prefix, std::string(key)), n, "must be a string");
+    }
+  }
+
+  void path(const toml::table& t, const std::string& prefix, std::string_view key,
+            const std::filesystem::path& base, std::filesystem::path* out) {
+    std::string s;
+    if (t.get(key) == nullptr) return;
+    string(t, prefix, key, &s);
+    if (s.empty()) {
+      out->clear();
+    } else {
+      std::filesystem::path p(s);
+      *out = p.is_absolute() ? p : base / p;
+    }
+  }
+
+  template <class Int>
+  void integer(const toml::table& t, const std::string& prefix, std::string_view key, int64_t min,
+               int64_t max, Int* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    if (!n->is_integer()) {
+      error(join(prefix, std::string(key)), n, "must be an integer");
+      return;
+    }
+    int64_t v = *n->value<int64_t>();
+    if (v < min || v > max) {
+      error(join(prefix, std::string(key)), n,
+            "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                std::to_string(v));
+      return;
+    }
+    *out = static_cast<Int>(v);
+  }
+
+ private:
+  std::vector<ConfigError>* errors_;
+};
+
+bool validLevel(std::string_view level) {
+  static const std::set<std::string_view> kLevels = {"trace", "debug",    "info", "warn",
+                                                     "error", "critical", "off"};
+  return kLevels.count(level) != 0;
+}
+
+bool validAddress(const std::string& address) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, address.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, address.c_str(), buf) == 1;
+}
+
+void readNode(Reader& r, const toml::table& root, const std::filesystem::path& base, Config* c) {
+  c->node.data_dir = base / "var";
+  const toml::table* t = r.table(root, "", "node");
+  if (t == nullptr) return;
+  r.checkKeys(*t, "node", {"name", "data_dir"});
+  r.string(*t, "node", "name", &c->node.name);
+  if (c->node.name.empty()) r.error("node.name", t->get("name"), "must not be empty");
+  r.path(*t, "node", "data_dir", base, &c->node.data_dir);
+  if (c->node.data_dir.empty()) r.error("node.data_dir", t->get("data_dir"), "must not be empty");
+}
+
+void readLog(Reader& r, const toml::table& root, const std::filesystem::path& base, Config* c) {
+  const toml::table* t = r.table(root, "", "log");
+  if (t == nullptr) return;
+  r.checkKeys(*t, "log", {"level", "file", "subsystems"});
+  r.string(*t, "log", "level", &c->log.options.level);
+  if (!validLevel(c->log.options.level)) {
+    r.error("log.level", t->get("level"),
+            "must be one of trace, debug, info, warn, error, critical, off");
+  }
+  std::filesystem::path file;
+  r.path(*t, "log", "file", base, &file);
+  c->log.options.file = file.string();
+  if (const toml::table* subs = r.table(*t, "log", "subsystems")) {
+    for (const auto& [k, v] : *subs) {
+      std::string key = "log.subsystems." + std::string(k.str());
+      bool known = false;
+      for (int i = 0; i < static_cast<int>(log::Subsystem::kCount); ++i) {
+        known = known || log::subsystemName(static_cast<log::Subsystem>(i)) == k.str();
+      }
+      if (!known) {
+        r.error(key, &v, "unknown subsystem");
+        continue;
+      }
+      auto level = v.value<std::string>();
+      if (!v.is_string() || !validLevel(*level)) {
+        r.error(key, &v, "must be one of trace, debug, info, warn, error, critical, off");
+        continue;
+      }
+      c->log.subsystems[std::string(k.str())] = *level;
+    }
+  }
+}
+
+void readSip(Reader& r, const toml::table& root, Config* c) {
+  c->sip.listeners = {{Transport::Udp, "0.0.0.0", 5060},
+                      {Transport::Tcp, "0.0.0.0", 5060},
+                      {Transport::Tls, "0.0.0.0", 5061}};
+  const toml::table* t = r.table(root, "", "sip");
+  if (t == nullptr) return;
+  r.checkKeys(*t, "sip", {"domains", "listen", "limits"});
+  if (const toml::node* d = t->get("domains")) {
+    if (!d->is_array()) {
+      r.error("sip.domains", d, "must be an array of domain names");
+    } else {
+      std::set<std::string> seen;
+      size_t i = 0;
+      for (const toml::node& e : *d->as_array()) {
+        std::string key = "sip.domains[" + std::to_string(i++) + "]";
+        auto name = e.value<std::string>();
+        sip::HostKind kind;
+        if (!e.is_string() || !sip::parseHost(*name, &kind) || kind != sip::HostKind::Name) {
+          r.error(key, &e, "must be a domain name");
+          continue;
+        }
+        std::string lower;
+        for (char ch : *name) lower.push_back(static_cast<char>(std::tolower(ch)));
+        if (!lower.empty() && lower.back() == '.') lower.pop_back();
+        if (!seen.insert(lower).second) {
+          r.error(key, &e, "duplicate domain " + lower);
+          continue;
+        }
+        c->sip.domains.push_back(lower);
+      }
+    }
+  }
+  if (const toml::node* l = t->get("listen")) {
+    if (!l->is_array_of_tables()) {
+      r.error("sip.listen", l, "must be an array of tables ([[sip.listen]])");
+    } else {
+      c->sip.listeners.clear();
+      std::set<std::string> seen;
+      size_t i = 0;
+      for (const toml::node& e : *l->as_array()) {
+        std::string prefix = "sip.listen[" + std::to_string(i++) + "]";
+        const toml::table& lt = *e.as_table();
+        r.checkKeys(lt, prefix, {"transport", "address", "port"});
+        Listener listener;
+        std::string transport;
+        r.string(lt, prefix, "transport", &transport);
+        if (transport == "udp") {
+          listener.transport = Transport::Udp;
+        } else if (transport == "tcp") {
+          listener.transport = Transport::Tcp;
+        } else if (transport == "tls") {
+          listener.transport = Transport::Tls;
+          listener.port = 5061;
+        } else {
+          r.error(prefix + ".transport", lt.get("transport") ? lt.get("transport") : &e,
+                  "must be one of udp, tcp, tls");
+          continue;
+        }
+        r.string(lt, prefix, "address", &listener.address);
+        if (!validAddress(listener.address)) {
+          r.error(prefix + ".address", lt.get("address"), "must be an IPv4 or IPv6 address");
+        }
+        r.integer(lt, prefix, "port", 1, 65535, &listener.port);
+        std::string id = transport + " " + listener.address + " " + std::to_string(listener.port);
+        if (!seen.insert(id).second) {
+          r.error(prefix, &e, "duplicate listener " + id);
+        }
+        c->sip.listeners.push_back(listener);
+      }
+    }
+  }
+  if (const toml::table* lim = r.table(*t, "sip", "limits")) {
+    r.checkKeys(*lim, "sip.limits", {"max_message_bytes", "max_header_count", "max_line_bytes"});
+    r.integer(*lim, "sip.limits", "max_message_bytes", 1024, 16 * 1024 * 1024,
+              &c->sip.limits.max_message_bytes);
+    r.integer(*lim, "sip.limits", "max_header_count", 16, 4096, &c->sip.limits.max_header_count);
+    r.integer(*lim, "sip.limits", "max_line_bytes", 256, 1024 * 1024,
+              &c->sip.limits.max_line_bytes);
+  }
+}
+
+void readTls(Reader& r, const toml::table& root, const std::filesystem::path& base, Config* c) {
+  const toml::table* t = r.table(root, "", "tls");
+  if (t == nullptr) return;
+  r.checkKeys(*t, "tls", {"certificate", "private_key", "ca_file"});
+  r.path(*t, "tls", "certificate", base, &c->tls.certificate);
+  r.path(*t, "tls", "private_key", base, &c->tls.private_key);
+  r.path(*t, "tls", "ca_file", base, &c->tls.ca_file);
+  if (c->tls.certificate.empty() != c->tls.private_key.empty()) {
+    r.error("tls", t, "certificate and private_key must be set together");
+  }
+  for (auto [key, p] : {std::pair{"tls.certificate", &c->tls.certificate},
+                        std::pair{"tls.private_key", &c->tls.private_key},
+                        std::pair{"tls.ca_file", &c->tls.ca_file}}) {
+    std::error_code ec;
+    if (!p->empty() && !std::filesystem::is_regular_file(*p, ec)) {
+      r.error(key, t->get(std::string_view(key).substr(4)), "no such file: " + p->string());
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view transportName(Transport t) {
+  switch (t) {
+    case Transport::Udp:
+      return "udp";
+    case Transport::Tcp:
+      return "tcp";
+    case Transport::Tls:
+      return "tls";
+  }
+  return "?";
+}
+
+std::string ConfigError::toString(const std::filesystem::path& file) const {
+  std::string out = file.string();
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+  }
+  out += ": ";
+  if (!key.empty()) {
+    out += key;
+    out += ": ";
+  }
+  out += message;
+  return out;
+}
+
+ConfigLoad loadConfigText(std::string_view text, const std::filesystem::path& source) {
+  ConfigLoad load;
+  toml::table root;
+  try {
+    root = toml::parse(text, source.string());
+  } catch (const toml::parse_error& e) {
+    load.errors.push_back(
+        ConfigError{"", std::string(e.description()), static_cast<int>(e.source().begin.line)});
+    return load;
+  }
+  Reader r(&load.errors);
+  Config c;
+  c.source = source;
+  std::filesystem::path base = source.parent_path();
+  if (base.empty()) base = ".";
+  readNode(r, root, base, &c);
+  readLog(r, root, base, &c);
+  readSip(r, root, &c);
+  readTls(r, root, base, &c);
+  r.checkKeys(root, "", {"node", "log", "sip", "tls"});
+  if (load.errors.empty()) load.config = std::move(c);
+  return load;
+}
+
+ConfigLoad loadConfigFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigLoad load;
+    load.errors.push_back(ConfigError{"", "cannot read the file", 0});
+    return load;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return loadConfigText(ss.str(), path);
+}
+
+}  // namespace herald::config

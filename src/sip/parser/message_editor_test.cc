@@ -1,0 +1,159 @@
+#include "sip/parser/message_editor.h"
+
+#include <gtest/gtest.h>
+
+#include "sip/parser/message_parser.h"
+
+namespace herald::sip {
+namespace {
+
+const std::string kRequest =
+    "MESSAGE sip:bob@example.com SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP p1.example.org;branch=z9hG4bKp1, SIP/2.0/UDP "
+    "ua.example.org;branch=z9hG4bKua\r\n"
+    "Route: <sip:proxy.example.com;lr>, <sip:next.example.com;lr>\r\n"
+    "Max-Forwards: 70\r\n"
+    "From: <sip:alice@example.org>;tag=1\r\n"
+    "To: <sip:bob@example.com>\r\n"
+    "Call-ID: id1\r\n"
+    "CSeq: 1 MESSAGE\r\n"
+    "X-Custom:   kept   exactly  \r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 2\r\n"
+    "\r\n"
+    "hi";
+
+SipMessage parseOk(std::string_view bytes) {
+  auto m = MessageParser::parseDatagram(Buffer::copyOf(bytes));
+  EXPECT_TRUE(m) << (m ? "" : m.error().toString());
+  EXPECT_TRUE(validate(*m, Validation::Full));
+  return std::move(*m);
+}
+
+TEST(MessageEditorTest, WithoutEditsReproducesTheBytes) {
+  SipMessage msg = parseOk(kRequest);
+  EXPECT_EQ(MessageEditor(msg).build(), kRequest);
+}
+
+TEST(MessageEditorTest, ProxyForwardingEdits) {
+  SipMessage msg = parseOk(kRequest);
+  MessageEditor ed(msg);
+  ed.pushVia("SIP/2.0/TCP herald.example.com;branch=z9hG4bKh1");
+  ASSERT_TRUE(ed.popRoute());
+  ASSERT_TRUE(ed.decrementMaxForwards());
+  ed.pushRecordRoute("<sip:herald.example.com;lr>");
+  ed.setRequestUri("sip:bob@192.0.2.7:5070");
+  std::string out = ed.build();
+  SipMessage fwd = parseOk(out);
+  EXPECT_EQ(fwd.requestLine().uri, "sip:bob@192.0.2.7:5070");
+  auto vias = fwd.vias();
+  ASSERT_EQ(vias->size(), 3u);
+  EXPECT_EQ((*vias)[0].branch, "z9hG4bKh1");
+  EXPECT_EQ((*vias)[1].branch, "z9hG4bKp1");
+  auto routes = fwd.routes();
+  ASSERT_EQ(routes->size(), 1u);
+  EXPECT_EQ((*routes)[0].uri.host, "next.example.com");
+  EXPECT_EQ(**fwd.maxForwards(), 69u);
+  EXPECT_EQ((*fwd.recordRoutes())[0].uri.host, "herald.example.com");
+  EXPECT_NE(out.find("X-Custom:   kept   exactly  \r\n"), std::string::npos);
+  EXPECT_EQ(fwd.body(), "hi");
+}
+
+TEST(MessageEditorTest, PopsViasFromAListAndWholeLines) {
+  SipMessage msg = parseOk(kRequest);
+  MessageEditor one(msg);
+  ASSERT_TRUE(one.popVia());
+  SipMessage r1 = parseOk(one.build());
+  ASSERT_EQ(r1.vias()->size(), 1u);
+  EXPECT_EQ((*r1.topVia())->branch, "z9hG4bKua");
+  EXPECT_NE(r1.bytes().find("Via: SIP/2.0/UDP ua.example.org"), std::string_view::npos);
+
+  MessageEditor two(msg);
+  ASSERT_TRUE(two.popVia());
+  ASSERT_TRUE(two.popVia());
+  EXPECT_FALSE(two.popVia());
+  std::string out = two.build();
+  EXPECT_EQ(out.find("Via:"), std::string::npos);
+
+  SipMessage lines = parseOk(
+      "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP herald;branch=z9hG4bKh\r\nv: SIP/2.0/UDP "
+      "ua;branch=z9hG4bKu\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\n"
+      "Content-Length: 0\r\n\r\n");
+  MessageEditor resp(lines);
+  ASSERT_TRUE(resp.popVia());
+  std::string r = resp.build();
+  EXPECT_EQ(r.substr(0, 52), "SIP/2.0 200 OK\r\nv: SIP/2.0/UDP ua;branch=z9hG4bKu\r\nF");
+}
+
+TEST(MessageEditorTest, MaxForwardsZeroIsTooManyHops) {
+  std::string zero = kRequest;
+  zero.replace(zero.find("Max-Forwards: 70"), 16, "Max-Forwards: 0");
+  SipMessage msg = parseOk(zero);
+  MessageEditor ed(msg);
+  auto r = ed.decrementMaxForwards();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 483);
+}
+
+TEST(MessageEditorTest, AddsMaxForwardsAndContentLengthWhenAbsent) {
+  SipMessage msg = parseOk(
+      "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>\r\nTo: <sip:c@d>\r\n"
+      "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\nbody");
+  MessageEditor ed(msg);
+  ASSERT_TRUE(ed.decrementMaxForwards());
+  auto fwd = MessageParser::parseStream(Buffer::copyOf(ed.build()));
+  ASSERT_TRUE(fwd) << fwd.error().toString();
+  EXPECT_EQ(**fwd->maxForwards(), 70u);
+  EXPECT_EQ(fwd->contentLength(), 4u);
+  EXPECT_EQ(fwd->body(), "body");
+}
+
+TEST(MessageEditorTest, ReplacesTheBody) {
+  SipMessage msg = parseOk(kRequest);
+  MessageEditor ed(msg);
+  ed.setBody("application/pidf+xml", "<presence/>");
+  ed.addHeader("X-Added", "yes");
+  ed.removeHeaders(HeaderId::Route);
+  SipMessage out = parseOk(ed.build());
+  EXPECT_EQ(out.body(), "<presence/>");
+  EXPECT_EQ(out.contentLength(), 11u);
+  EXPECT_TRUE((*out.contentType())->is("application", "pidf+xml"));
+  EXPECT_EQ(out.count(HeaderId::ContentType), 1u);
+  EXPECT_EQ(out.find("X-Added")->value, "yes");
+  EXPECT_EQ(out.find(HeaderId::Route), nullptr);
+}
+
+TEST(MessageEditorTest, ForkedCopiesAreIndependent) {
+  SipMessage msg = parseOk(kRequest);
+  MessageEditor base(msg);
+  ASSERT_TRUE(base.decrementMaxForwards());
+  MessageEditor a = base;
+  MessageEditor b = base;
+  a.setRequestUri("sip:bob@10.0.0.1");
+  b.setRequestUri("sip:bob@10.0.0.2");
+  EXPECT_EQ(parseOk(a.build()).requestLine().uri, "sip:bob@10.0.0.1");
+  EXPECT_EQ(parseOk(b.build()).requestLine().uri, "sip:bob@10.0.0.2");
+}
+
+TEST(MessageEditorTest, BuildsResponses) {
+  SipMessage msg = parseOk(kRequest);
+  std::string resp =
+      buildResponse(msg, ResponseSpec{200, "OK", "t9", "Server: herald\r\n", {}, {}});
+  SipMessage r = parseOk(resp);
+  EXPECT_EQ(r.statusCode(), 200);
+  EXPECT_EQ(r.vias()->size(), 2u);
+  EXPECT_EQ((*r.to())->tag, "t9");
+  EXPECT_EQ((*r.from())->tag, "1");
+  EXPECT_EQ(*r.callId(), "id1");
+  EXPECT_EQ((*r.cseq())->number, 1u);
+  EXPECT_EQ(r.find(HeaderId::Server)->value, "herald");
+  EXPECT_EQ(r.contentLength(), 0u);
+  EXPECT_EQ(r.find(HeaderId::Route), nullptr);
+  // 100 Trying never gets a To tag.
+  SipMessage trying = parseOk(buildResponse(msg, ResponseSpec{100, "Trying", "t9", {}, {}, {}}));
+  EXPECT_EQ((*trying.to())->tag, "");
+}
+
+}  // namespace
+}  // namespace herald::sip

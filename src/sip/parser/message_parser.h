@@ -1,0 +1,43 @@
+#pragma once
+
+// MessageParser: bytes -> SipMessage. Finds the start line, the header boundaries and the body
+// once, without copying; header grammars are parsed later, on typed access (sip/message).
+//
+//   auto msg = MessageParser::parseDatagram(Buffer::copyOf(datagram), limits);
+//   if (!msg) { sendError(msg.error()); return; }       // 400/505/513 with a reason
+//   if (auto ok = validate(*msg, Validation::Basic); !ok) { ... }
+//
+// validate() is the RFC 3261 §8.2 / §16.3 syntax gate: the Request-URI, the mandatory headers,
+// the single-valued headers appearing once, CSeq matching the method. Validation::Full also
+// parses every other header Herald knows the grammar of (sip-lint uses it).
+
+#include "sip/message/buffer.h"
+#include "sip/message/parse_error.h"
+#include "sip/message/sip_message.h"
+#include "sip/parser/limits.h"
+
+namespace herald::sip {
+
+class MessageParser {
+ public:
+  // One message in one UDP datagram (RFC 3261 §18.3): without Content-Length the body runs to
+  // the end of the datagram; octets beyond Content-Length are ignored; a Content-Length larger
+  // than the datagram is an error (400). Leading CRLFs are skipped.
+  [[nodiscard]] static ParseResult<SipMessage> parseDatagram(Buffer buffer,
+                                                             const ParserLimits& limits = {});
+
+  // One message cut from a stream by StreamFramer: Content-Length is mandatory and the body
+  // must be complete.
+  [[nodiscard]] static ParseResult<SipMessage> parseStream(Buffer buffer,
+                                                           const ParserLimits& limits = {});
+
+ private:
+  enum class Mode { Datagram, Stream };
+  static ParseResult<SipMessage> parse(Buffer buffer, Mode mode, const ParserLimits& limits);
+};
+
+enum class Validation { Basic, Full };
+
+[[nodiscard]] ParseResult<void> validate(const SipMessage& msg, Validation level);
+
+}  // namespace herald::sip
