@@ -39,7 +39,7 @@ test: build-asan build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 300
 
 bench: build
-	$(BUILD)/bench/parser_bench --benchmark_min_time=1
+	$(BUILD)/bench/parser_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 fuzz: build-asan
 	scripts/run-fuzzers.sh $(ASAN_BUILD) $(FUZZ_SECONDS)

@@ -158,8 +158,12 @@ class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Iteration && r.iterations > 0) {
-        ns_[r.benchmark_name()] = r.GetAdjustedCPUTime();
+      // With repetitions, the median stands for the benchmark; otherwise the single run.
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
+        ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();
+        medians_ = true;
+      } else if (r.run_type == Run::RT_Iteration && !medians_) {
+        ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -176,6 +180,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   std::map<std::string, double> ns_;
+  bool medians_ = false;
 };
 
 }  // namespace
