@@ -66,7 +66,7 @@ class Reader {
       out->clear();
     } else {
       std::filesystem::path p(s);
-      *out = p.is_absolute() ? p : base / p;
+      *out = (p.is_absolute() ? p : base / p).lexically_normal();
     }
   }
 
@@ -106,7 +106,7 @@ bool validAddress(const std::string& address) {
 }
 
 void readNode(Reader& r, const toml::table& root, const std::filesystem::path& base, Config* c) {
-  c->node.data_dir = base / "var";
+  c->node.data_dir = (base / "var").lexically_normal();
   const toml::table* t = r.table(root, "", "node");
   if (t == nullptr) return;
   r.checkKeys(*t, "node", {"name", "data_dir"});
