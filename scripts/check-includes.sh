@@ -12,11 +12,12 @@ declare -A allowed=(
   [common]=""
   [sip/message]="common"
   [sip/parser]="common sip/message"
+  [sip/transaction]="common sip/message sip/parser"
   [config]="common sip/message sip/parser"
   [server]="common sip/message sip/parser config"
 )
 # folders that must not include heavy I/O headers
-core="common sip/message sip/parser"
+core="common sip/message sip/parser sip/transaction"
 
 status=0
 for folder in "${!allowed[@]}"; do

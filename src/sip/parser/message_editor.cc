@@ -232,4 +232,57 @@ std::string buildResponse(const SipMessage& request, const ResponseSpec& spec) {
   return out;
 }
 
+namespace {
+
+// The request line and the headers an ACK or CANCEL copies from the request.
+void appendAckOrCancelHead(const SipMessage& req, std::string_view method, std::string_view to,
+                           std::string* out) {
+  out->append(method);
+  out->push_back(' ');
+  out->append(req.requestLine().uri);
+  out->append(" SIP/2.0\r\n");
+  auto via = req.topVia();
+  if (via) {
+    out->append("Via: ");
+    out->append((*via)->raw);
+    out->append("\r\n");
+  }
+  out->append("Max-Forwards: 70\r\n");
+  const std::string_view buf = req.buffer();
+  for (const HeaderField& h : req.headers()) {
+    if (h.id == HeaderId::From || h.id == HeaderId::CallId || h.id == HeaderId::Route) {
+      out->append(buf.substr(h.offset, h.length));
+    }
+  }
+  out->append("To: ");
+  out->append(to);
+  out->append("\r\nCSeq: ");
+  auto cseq = req.cseq();
+  out->append(std::to_string(cseq ? (*cseq)->number : 0));
+  out->push_back(' ');
+  out->append(method);
+  out->append("\r\nContent-Length: 0\r\n\r\n");
+}
+
+std::string_view toValue(const SipMessage& msg) {
+  const HeaderField* to = msg.find(HeaderId::To);
+  return to != nullptr ? to->value : std::string_view();
+}
+
+}  // namespace
+
+std::string buildAckForNon2xx(const SipMessage& invite, const SipMessage& response) {
+  std::string out;
+  out.reserve(invite.bytes().size());
+  appendAckOrCancelHead(invite, "ACK", toValue(response), &out);
+  return out;
+}
+
+std::string buildCancel(const SipMessage& request) {
+  std::string out;
+  out.reserve(request.bytes().size());
+  appendAckOrCancelHead(request, "CANCEL", toValue(request), &out);
+  return out;
+}
+
 }  // namespace herald::sip

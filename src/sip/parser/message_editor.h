@@ -91,4 +91,13 @@ struct ResponseSpec {
 
 std::string buildResponse(const SipMessage& request, const ResponseSpec& spec);
 
+// The ACK a client transaction sends for a 3xx-6xx response to its INVITE (RFC 3261
+// §17.1.1.3): Request-URI, Call-ID, From, CSeq number and the top Via of the request, the To of
+// the response, the request's Route headers.
+std::string buildAckForNon2xx(const SipMessage& invite, const SipMessage& response);
+
+// A CANCEL for a request (RFC 3261 §9.1): same Request-URI, Call-ID, To, From, CSeq number,
+// top Via and Route headers; method CANCEL.
+std::string buildCancel(const SipMessage& request);
+
 }  // namespace herald::sip

@@ -157,3 +157,38 @@ TEST(MessageEditorTest, BuildsResponses) {
 
 }  // namespace
 }  // namespace herald::sip
+
+namespace herald::sip {
+namespace {
+
+TEST(MessageBuildersTest, AckAndCancelCopyTheRightHeaders) {
+  SipMessage invite = parseOk(
+      "INVITE sip:bob@192.0.2.4 SIP/2.0\r\nVia: SIP/2.0/UDP herald;branch=z9hG4bKh1\r\n"
+      "Via: SIP/2.0/UDP ua;branch=z9hG4bKua\r\nRoute: <sip:p2;lr>\r\nMax-Forwards: 69\r\n"
+      "From: <sip:alice@a.example>;tag=f1\r\nTo: <sip:bob@b.example>\r\nCall-ID: c1\r\n"
+      "CSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n");
+  SipMessage busy = parseOk(
+      "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP herald;branch=z9hG4bKh1\r\n"
+      "Via: SIP/2.0/UDP ua;branch=z9hG4bKua\r\nFrom: <sip:alice@a.example>;tag=f1\r\n"
+      "To: <sip:bob@b.example>;tag=t2\r\nCall-ID: c1\r\nCSeq: 7 INVITE\r\nContent-Length: "
+      "0\r\n\r\n");
+  SipMessage ack = parseOk(buildAckForNon2xx(invite, busy));
+  EXPECT_EQ(ack.method(), Method::Ack);
+  EXPECT_EQ(ack.requestLine().uri, "sip:bob@192.0.2.4");
+  EXPECT_EQ(ack.vias()->size(), 1u);
+  EXPECT_EQ((*ack.topVia())->branch, "z9hG4bKh1");
+  EXPECT_EQ((*ack.to())->tag, "t2");
+  EXPECT_EQ((*ack.cseq())->number, 7u);
+  EXPECT_EQ((*ack.cseq())->method, Method::Ack);
+  EXPECT_EQ(ack.routes()->size(), 1u);
+
+  SipMessage cancel = parseOk(buildCancel(invite));
+  EXPECT_EQ(cancel.method(), Method::Cancel);
+  EXPECT_EQ((*cancel.topVia())->branch, "z9hG4bKh1");
+  EXPECT_EQ((*cancel.to())->tag, "");
+  EXPECT_EQ((*cancel.cseq())->method, Method::Cancel);
+  EXPECT_EQ(*cancel.callId(), "c1");
+}
+
+}  // namespace
+}  // namespace herald::sip
