@@ -13,6 +13,7 @@ declare -A allowed=(
   [sip/message]="common"
   [sip/parser]="common sip/message"
   [sip/transaction]="common sip/message sip/parser"
+  [sip/transport]="common sip/message sip/parser sip/transaction"
   [config]="common sip/message sip/parser"
   [server]="common sip/message sip/parser config"
 )

@@ -48,17 +48,44 @@ bool hasControl(std::string_view s) {
   return false;
 }
 
+// Request-Line = Method SP Request-URI SP SIP-Version, single spaces (RFC 4475 lwsstart).
+ParseResult<RequestLine> parseRequestLine(std::string_view line) {
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return badRequest("Bad Request-Line", "expected 3 parts");
+  std::string_view method = line.substr(0, sp1);
+  std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (method.empty() || !chars::allOf(method, chars::kToken, false)) {
+    return badRequest("Bad Request-Line", "bad method");
+  }
+  if (uri.empty()) return badRequest("Bad Request-Line", "extra spaces in request line");
+  if (hasControl(uri)) return badRequest("Bad Request-Line", "control character in Request-URI");
+  if (version.find(' ') != std::string_view::npos) {
+    return badRequest("Bad Request-Line", "extra spaces in request line");
+  }
+  auto v = checkVersion(version, "bad version");
+  if (!v) return tl::unexpected(v.error());
+  return RequestLine{methodFromName(method), method, uri, version};
+}
+
 }  // namespace
 
-ParseResult<SipMessage> MessageParser::parseDatagram(Buffer buffer, const ParserLimits& limits) {
+ParseResult<SipMessage> MessageParser::parseDatagram(Buffer&& buffer, const ParserLimits& limits) {
   return parse(std::move(buffer), Mode::Datagram, limits);
 }
 
-ParseResult<SipMessage> MessageParser::parseStream(Buffer buffer, const ParserLimits& limits) {
+ParseResult<SipMessage> MessageParser::parseStream(Buffer&& buffer, const ParserLimits& limits) {
   return parse(std::move(buffer), Mode::Stream, limits);
 }
 
-ParseResult<SipMessage> MessageParser::parse(Buffer buffer, Mode mode, const ParserLimits& limits) {
+ParseResult<SipMessage> MessageParser::parseForErrorReply(Buffer&& buffer,
+                                                          const ParserLimits& limits) {
+  return parse(std::move(buffer), Mode::Salvage, limits);
+}
+
+ParseResult<SipMessage> MessageParser::parse(Buffer&& buffer, Mode mode,
+                                             const ParserLimits& limits) {
   const std::string_view s = buffer.view();
   if (s.size() > limits.max_message_bytes || s.size() > 0xFFFFFFF0u) {
     return tooLarge("message larger than the configured limit");
@@ -100,25 +127,17 @@ ParseResult<SipMessage> MessageParser::parse(Buffer buffer, Mode mode, const Par
         static_cast<uint16_t>((code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0')),
         reason, version};
   } else {
-    // Request-Line = Method SP Request-URI SP SIP-Version, single spaces (RFC 4475 lwsstart).
     msg.is_request_ = true;
-    size_t sp1 = line.find(' ');
-    size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos) return badRequest("Bad Request-Line", "expected 3 parts");
-    std::string_view method = line.substr(0, sp1);
-    std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    std::string_view version = line.substr(sp2 + 1);
-    if (method.empty() || !chars::allOf(method, chars::kToken, false)) {
-      return badRequest("Bad Request-Line", "bad method");
+    auto rl = parseRequestLine(line);
+    if (rl) {
+      msg.request_line_ = *rl;
+    } else if (mode == Mode::Salvage) {
+      // Enough to address an error response; the method is the first word, if any.
+      std::string_view method = line.substr(0, line.find(' '));
+      msg.request_line_ = RequestLine{Method::Unknown, method, {}, {}};
+    } else {
+      return tl::unexpected(rl.error());
     }
-    if (uri.empty()) return badRequest("Bad Request-Line", "extra spaces in request line");
-    if (hasControl(uri)) return badRequest("Bad Request-Line", "control character in Request-URI");
-    if (version.find(' ') != std::string_view::npos) {
-      return badRequest("Bad Request-Line", "extra spaces in request line");
-    }
-    auto v = checkVersion(version, "bad version");
-    if (!v) return tl::unexpected(v.error());
-    msg.request_line_ = RequestLine{methodFromName(method), method, uri, version};
   }
 
   // Header lines, up to the empty line.
@@ -183,7 +202,12 @@ ParseResult<SipMessage> MessageParser::parse(Buffer buffer, Mode mode, const Par
                                        static_cast<uint32_t>(next - pos)});
     pos = next;
   }
-  if (!terminated) return badRequest("Bad Request", "headers not terminated by an empty line");
+  if (!terminated) {
+    if (mode != Mode::Salvage) {
+      return badRequest("Bad Request", "headers not terminated by an empty line");
+    }
+    msg.headers_end_ = static_cast<uint32_t>(pos);
+  }
   msg.body_offset_ = static_cast<uint32_t>(pos);
 
   // Content-Length: repeated values must agree (RFC 4475 mcl01).
@@ -198,7 +222,8 @@ ParseResult<SipMessage> MessageParser::parse(Buffer buffer, Mode mode, const Par
         content_length = *v;
         return {};
       });
-  if (!cl_ok) return tl::unexpected(cl_ok.error());
+  if (!cl_ok && mode != Mode::Salvage) return tl::unexpected(cl_ok.error());
+  if (mode == Mode::Salvage) content_length.reset();
   msg.content_length_ = content_length;
 
   size_t available = s.size() - pos;

@@ -20,20 +20,29 @@ namespace herald::sip {
 
 class MessageParser {
  public:
+  // The buffer is moved into the message on success and left with the caller on failure, so
+  // that an error response can still be built from it.
+  //
   // One message in one UDP datagram (RFC 3261 §18.3): without Content-Length the body runs to
   // the end of the datagram; octets beyond Content-Length are ignored; a Content-Length larger
   // than the datagram is an error (400). Leading CRLFs are skipped.
-  [[nodiscard]] static ParseResult<SipMessage> parseDatagram(Buffer buffer,
+  [[nodiscard]] static ParseResult<SipMessage> parseDatagram(Buffer&& buffer,
                                                              const ParserLimits& limits = {});
 
   // One message cut from a stream by StreamFramer: Content-Length is mandatory and the body
   // must be complete.
-  [[nodiscard]] static ParseResult<SipMessage> parseStream(Buffer buffer,
+  [[nodiscard]] static ParseResult<SipMessage> parseStream(Buffer&& buffer,
                                                            const ParserLimits& limits = {});
 
+  // Best effort for answering a request that failed to parse: the start line and the header
+  // lines it can find, with Content-Length ignored and a missing empty line tolerated. Use the
+  // result only to copy Via, From, To, Call-ID and CSeq into an error response.
+  [[nodiscard]] static ParseResult<SipMessage> parseForErrorReply(Buffer&& buffer,
+                                                                  const ParserLimits& limits = {});
+
  private:
-  enum class Mode { Datagram, Stream };
-  static ParseResult<SipMessage> parse(Buffer buffer, Mode mode, const ParserLimits& limits);
+  enum class Mode { Datagram, Stream, Salvage };
+  static ParseResult<SipMessage> parse(Buffer&& buffer, Mode mode, const ParserLimits& limits);
 };
 
 enum class Validation { Basic, Full };

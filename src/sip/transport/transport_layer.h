@@ -1,0 +1,139 @@
+#pragma once
+
+// TransportLayer: SIP over UDP, TCP and TLS (RFC 3261 §18) on N worker threads.
+//
+// Each worker has its own event loop (asio io_context), its own SO_REUSEPORT socket per
+// listener, the connections accepted or opened on it, and a 10 ms tick. A message is read,
+// framed, parsed and validated by the worker that owns the socket or connection, then handed
+// to the worker that owns its transaction: a request goes to hash(Call-ID) % N, a response to
+// the worker named in its branch (TransactionManager::workerOfBranch). So one busy UDP flow or
+// TCP connection still uses every core. Malformed requests are answered (400, 505, 513...) and
+// malformed responses dropped here, before any hand-off.
+//
+//   TransportLayer transport(config, clock);
+//   if (auto r = transport.bind(); !r) fail(r.error());
+//   for (uint32_t w = 0; w < transport.workers(); ++w) transport.setReceiver(w, &stacks[w]);
+//   transport.start();
+//   ...
+//   transport.stop();
+//
+// This header keeps asio and OpenSSL out of its includers (pimpl).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/inet.h"
+#include "common/result.h"
+#include "sip/message/sip_message.h"
+#include "sip/parser/limits.h"
+#include "sip/transaction/transaction_manager.h"
+#include "sip/transaction/types.h"
+#include "sip/transport/tls_context.h"
+
+namespace herald::sip {
+
+struct ListenerSpec {
+  Transport transport = Transport::Udp;
+  Endpoint address;  // port 0: any free port (tests)
+};
+
+struct TransportConfig {
+  std::vector<ListenerSpec> listeners;
+  // Default: 0, one per core.
+  uint32_t workers = 0;
+  ParserLimits limits;
+  TlsSettings tls;
+  // Default: 3605 s. A stream connection without traffic for this long is closed.
+  Duration idle_timeout{3605 * 1000};
+  // Default: 5 s. Connect plus TLS handshake for connections Herald opens.
+  Duration connect_timeout{5000};
+  // Default: 10000. Accepted connections beyond this are closed at once.
+  uint32_t max_connections = 10000;
+  // Default: 4 MiB. A peer that lets this much queue up unread is disconnected.
+  size_t max_write_queue_bytes = 4 * 1024 * 1024;
+  // Default: 4 MiB. SO_RCVBUF/SO_SNDBUF of UDP sockets (the kernel caps it at rmem_max).
+  int udp_buffer_bytes = 4 * 1024 * 1024;
+};
+
+// Per-worker receiver of what the transport delivers. Every call runs on that worker.
+class TransportReceiver {
+ public:
+  virtual ~TransportReceiver() = default;
+  // A valid request or response that belongs to this worker.
+  virtual void onMessage(std::unique_ptr<SipMessage> msg, const Origin& origin) = 0;
+  // A send made for transaction `tx` on this worker failed.
+  virtual void onTransportError(TxId tx) = 0;
+  // Every 10 ms.
+  virtual void onTick(TimePoint now) = 0;
+};
+
+class TransportLayer {
+ public:
+  struct Stats {
+    uint64_t received = 0;
+    uint64_t sent = 0;
+    uint64_t parse_errors = 0;
+    uint64_t handoffs = 0;
+    uint64_t connections_open = 0;
+    uint64_t connections_rejected = 0;
+    uint64_t keepalive_pings = 0;
+    uint64_t send_failures = 0;
+  };
+
+  TransportLayer(TransportConfig config, const Clock& clock);
+  ~TransportLayer();
+  TransportLayer(const TransportLayer&) = delete;
+  TransportLayer& operator=(const TransportLayer&) = delete;
+
+  // Opens every listener on every worker. Fails if a port is in use or TLS cannot load.
+  [[nodiscard]] Result<void> bind();
+  // REQUIRES: before start().
+  void setReceiver(uint32_t worker, TransportReceiver* receiver);
+  void start();
+  // Closes sockets and connections, joins the workers. Safe to call twice.
+  void stop();
+
+  uint32_t workers() const;
+  // Listeners as bound (port 0 replaced by the real port).
+  std::vector<ListenerSpec> boundListeners() const;
+  // The listener to name in Via / Record-Route for a transport and address family.
+  std::optional<ListenerSpec> listenerFor(Transport t, Endpoint::Family family) const;
+
+  // Sends bytes. REQUIRES: called on a worker thread (the stack's); a failure is reported to
+  // that worker's receiver as onTransportError(tx) (tx 0: not reported).
+  void send(const SendTarget& to, const SharedBytes& bytes, TxId tx);
+  // Runs f on worker w. Any thread.
+  void post(uint32_t worker, std::function<void()> f);
+  // The worker running the caller, or -1 outside workers.
+  static int currentWorker();
+
+  // Counters summed over workers (approximate while running).
+  Stats stats() const;
+
+  class Impl;  // implementation detail (transport_layer.cc)
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Adapts TransportLayer::send to the transaction layer's MessageSender.
+class TransportSender final : public MessageSender {
+ public:
+  explicit TransportSender(TransportLayer& t) : transport_(t) {}
+  void send(const SendTarget& to, const SharedBytes& bytes, TxId tx) override {
+    transport_.send(to, bytes, tx);
+  }
+
+ private:
+  TransportLayer& transport_;
+};
+
+// Which worker owns a message: hash(Call-ID) for requests; for responses the worker named in
+// our branch (else the Call-ID hash).
+uint32_t owningWorker(const SipMessage& msg, uint32_t workers);
+
+}  // namespace herald::sip

@@ -1,0 +1,417 @@
+// TransportLayer on loopback with real sockets: UDP, TCP and TLS listeners on free ports, a
+// plain-socket peer, and a receiver that records what each worker gets.
+
+#include "sip/transport/transport_layer.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "sip/parser/message_editor.h"
+
+namespace herald::sip {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Recorder : public TransportReceiver {
+ public:
+  Recorder(TransportLayer& t, uint32_t index, bool echo)
+      : transport_(t), index_(index), echo_(echo) {}
+
+  void onMessage(std::unique_ptr<SipMessage> msg, const Origin& origin) override {
+    // Every delivery happens on the owning worker.
+    EXPECT_EQ(TransportLayer::currentWorker(), static_cast<int>(index_));
+    EXPECT_EQ(owningWorker(*msg, transport_.workers()), index_);
+    if (echo_ && msg->isRequest()) {
+      SendTarget to = TransactionManager::responseTarget(*msg, origin);
+      transport_.send(to, makeBytes(buildResponse(*msg, ResponseSpec{200, "OK", "t", {}, {}, {}})),
+                      0);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    messages_.push_back(std::string(msg->bytes()));
+    origins_.push_back(origin);
+    cv_.notify_all();
+  }
+  void onTransportError(TxId tx) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    errors_.push_back(tx);
+    cv_.notify_all();
+  }
+  void onTick(TimePoint) override { ticks_++; }
+
+  bool waitMessages(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, 5s, [&] { return messages_.size() >= n; });
+  }
+  bool waitErrors(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, 10s, [&] { return errors_.size() >= n; });
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return messages_.size();
+  }
+
+  TransportLayer& transport_;
+  uint32_t index_;
+  bool echo_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> messages_;
+  std::vector<Origin> origins_;
+  std::vector<TxId> errors_;
+  std::atomic<int> ticks_{0};
+};
+
+std::string request(int i, std::string_view transport = "UDP") {
+  std::string body = "hello " + std::to_string(i);
+  return "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/" + std::string(transport) +
+         " 127.0.0.1:1;branch=z9hG4bKt" + std::to_string(i) +
+         ";rport\r\nMax-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: "
+         "<sip:bob@example.com>\r\n"
+         "Call-ID: call-" +
+         std::to_string(i) +
+         "\r\nCSeq: 1 MESSAGE\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         body;
+}
+
+class TransportTest : public ::testing::Test {
+ protected:
+  void startLayer(bool echo, TlsSettings tls = {}) {
+    TransportConfig cfg;
+    cfg.workers = 2;
+    cfg.listeners = {{Transport::Udp, *Endpoint::parse("127.0.0.1:0")},
+                     {Transport::Tcp, *Endpoint::parse("127.0.0.1:0")}};
+    if (!tls.certificate.empty()) {
+      cfg.listeners.push_back({Transport::Tls, *Endpoint::parse("127.0.0.1:0")});
+    }
+    cfg.tls = tls;
+    transport_ = std::make_unique<TransportLayer>(cfg, SystemClock::instance());
+    auto bound = transport_->bind();
+    ASSERT_TRUE(bound) << bound.error().toString();
+    for (uint32_t w = 0; w < 2; ++w) {
+      recorders_.push_back(std::make_unique<Recorder>(*transport_, w, echo));
+      transport_->setReceiver(w, recorders_.back().get());
+    }
+    transport_->start();
+  }
+  void TearDown() override {
+    if (transport_) transport_->stop();
+  }
+
+  uint16_t port(Transport t) {
+    return transport_->listenerFor(t, Endpoint::Family::V4)->address.port();
+  }
+  size_t total() { return recorders_[0]->count() + recorders_[1]->count(); }
+  bool waitTotal(size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      if (total() >= n) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  std::unique_ptr<TransportLayer> transport_;
+  std::vector<std::unique_ptr<Recorder>> recorders_;
+};
+
+int udpSocket() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+void sendUdp(int fd, uint16_t port, std::string_view bytes) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+}
+
+std::string recvUdp(int fd) {
+  char buf[65536];
+  ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+int tcpConnect(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+std::string recvSome(int fd, size_t want) {
+  std::string out;
+  char buf[65536];
+  while (out.size() < want) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+TEST_F(TransportTest, UdpMessagesReachTheirOwningWorkerAndAreAnswered) {
+  startLayer(true);
+  int fd = udpSocket();
+  for (int i = 0; i < 20; ++i) sendUdp(fd, port(Transport::Udp), request(i));
+  ASSERT_TRUE(waitTotal(20));
+  // Both workers got work although everything came on one flow.
+  EXPECT_GT(recorders_[0]->count(), 0u);
+  EXPECT_GT(recorders_[1]->count(), 0u);
+  int answers = 0;
+  for (int i = 0; i < 20; ++i) {
+    if (recvUdp(fd).rfind("SIP/2.0 200 OK", 0) == 0) ++answers;
+  }
+  EXPECT_EQ(answers, 20);
+  EXPECT_GT(transport_->stats().handoffs, 0u);
+  ::close(fd);
+}
+
+TEST_F(TransportTest, MalformedUdpRequestsGetAnErrorAndNoDelivery) {
+  startLayer(false);
+  int fd = udpSocket();
+  sendUdp(fd, port(Transport::Udp),
+          "OPTIONS sip:a@b SIP/7.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKv\r\n"
+          "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n");
+  EXPECT_EQ(recvUdp(fd).substr(0, 33), "SIP/2.0 505 Version Not Supported");
+  sendUdp(fd, port(Transport::Udp),
+          "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKv\r\n"
+          "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n");
+  std::string r = recvUdp(fd);
+  EXPECT_EQ(r.substr(0, 19), "SIP/2.0 400 Bad CSe");
+  EXPECT_NE(r.find("Call-ID: x"), std::string::npos);
+  sendUdp(fd, port(Transport::Udp), "\r\n\r\n");
+  sendUdp(fd, port(Transport::Udp), "SIP/2.0 200 OK\r\n\r\n");  // broken response: dropped
+  sendUdp(fd, port(Transport::Udp), request(1));
+  ASSERT_TRUE(waitTotal(1));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(total(), 1u);
+  ::close(fd);
+}
+
+TEST_F(TransportTest, TcpFramesPipelinedMessagesAndAnswersOnTheSameConnection) {
+  startLayer(true);
+  int fd = tcpConnect(port(Transport::Tcp));
+  std::string all;
+  for (int i = 0; i < 10; ++i) all += request(i, "TCP");
+  all += "\r\n\r\n";  // a keep-alive ping
+  // Dribble the bytes in small writes.
+  for (size_t pos = 0; pos < all.size(); pos += 97) {
+    ::send(fd, all.data() + pos, std::min<size_t>(97, all.size() - pos), 0);
+  }
+  ASSERT_TRUE(waitTotal(10));
+  std::string replies;
+  size_t count = 0;
+  char buf[65536];
+  while (count < 10) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    replies.append(buf, static_cast<size_t>(n));
+    count = 0;
+    for (size_t p = replies.find("SIP/2.0 200 OK"); p != std::string::npos;
+         p = replies.find("SIP/2.0 200 OK", p + 1)) {
+      ++count;
+    }
+  }
+  EXPECT_EQ(count, 10u);
+  // The pong for the keep-alive ping is a lone CRLF between or after the answers.
+  std::string tail = recvSome(fd, replies.find("\r\n\r\n\r\n") == std::string::npos ? 2 : 0);
+  EXPECT_NE((replies + tail).find("\r\n\r\n\r\n"), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(TransportTest, TcpFramingErrorClosesTheConnection) {
+  startLayer(false);
+  int fd = tcpConnect(port(Transport::Tcp));
+  std::string bad = "OPTIONS sip:a SIP/2.0\r\nContent-Length: -999\r\n\r\n";
+  ::send(fd, bad.data(), bad.size(), 0);
+  char c;
+  EXPECT_EQ(::recv(fd, &c, 1, 0), 0) << "closed by the server";
+  ::close(fd);
+}
+
+TEST_F(TransportTest, OutboundTcpConnectionsAreOpenedAndReused) {
+  startLayer(false);
+  // A plain TCP server standing in for a SIP peer.
+  int server = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ::listen(server, 4);
+  socklen_t len = sizeof(a);
+  ::getsockname(server, reinterpret_cast<sockaddr*>(&a), &len);
+  SendTarget to;
+  to.transport = Transport::Tcp;
+  to.endpoint = *Endpoint::parse("127.0.0.1:" + std::to_string(ntohs(a.sin_port)));
+  for (int i = 0; i < 3; ++i) {
+    transport_->post(static_cast<uint32_t>(i % 2),
+                     [this, to, i] { transport_->send(to, makeBytes(request(i, "TCP")), 0); });
+  }
+  int peer = ::accept(server, nullptr, nullptr);
+  ASSERT_GE(peer, 0);
+  timeval tv{5, 0};
+  ::setsockopt(peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string got = recvSome(peer, request(0).size() * 3);
+  EXPECT_EQ(got.size(), request(0, "TCP").size() * 3) << "all three on one connection";
+  // The peer answers on the same connection; the answer reaches a worker.
+  std::string resp =
+      "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKt1\r\nFrom: "
+      "<sip:a@example.com>;tag=1\r\n"
+      "To: <sip:bob@example.com>;tag=2\r\nCall-ID: call-1\r\nCSeq: 1 MESSAGE\r\nContent-Length: "
+      "0\r\n\r\n";
+  ::send(peer, resp.data(), resp.size(), 0);
+  ASSERT_TRUE(waitTotal(1));
+  ::close(peer);
+  ::close(server);
+}
+
+TEST_F(TransportTest, SendsToUnreachablePeersReportTransportErrors) {
+  startLayer(false);
+  SendTarget to;
+  to.transport = Transport::Tcp;
+  to.endpoint = *Endpoint::parse("127.0.0.1:1");  // nothing listens on port 1
+  transport_->post(1, [this, to] { transport_->send(to, makeBytes(request(1, "TCP")), 77); });
+  ASSERT_TRUE(recorders_[1]->waitErrors(1));
+  EXPECT_EQ(recorders_[1]->errors_[0], 77u);
+  SendTarget broadcast;
+  broadcast.transport = Transport::Udp;
+  broadcast.endpoint = *Endpoint::parse("255.255.255.255:5060");
+  transport_->post(0, [this, broadcast] { transport_->send(broadcast, makeBytes("x"), 78); });
+  ASSERT_TRUE(recorders_[0]->waitErrors(1));
+  EXPECT_EQ(recorders_[0]->errors_[0], 78u);
+}
+
+TEST_F(TransportTest, PortInUseIsReported) {
+  startLayer(false);
+  TransportConfig cfg;
+  cfg.workers = 1;
+  cfg.listeners = {
+      {Transport::Tcp, *Endpoint::parse("127.0.0.1:" + std::to_string(port(Transport::Tcp)))}};
+  // SO_REUSEPORT lets another process's socket share only with the same user and option;
+  // a plain socket holding the port must make bind fail.
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::listen(holder, 1);
+  socklen_t len = sizeof(a);
+  ::getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
+  cfg.listeners = {
+      {Transport::Tcp, *Endpoint::parse("127.0.0.1:" + std::to_string(ntohs(a.sin_port)))}};
+  TransportLayer other(cfg, SystemClock::instance());
+  auto r = other.bind();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("cannot listen on TCP 127.0.0.1:"), std::string::npos);
+  ::close(holder);
+}
+
+TEST_F(TransportTest, TicksRunOnEveryWorker) {
+  startLayer(false);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_GT(recorders_[0]->ticks_.load(), 3);
+  EXPECT_GT(recorders_[1]->ticks_.load(), 3);
+}
+
+}  // namespace
+}  // namespace herald::sip
+
+namespace herald::sip {
+namespace {
+
+// A throwaway certificate for 127.0.0.1 made with the openssl command.
+struct TestCert {
+  std::filesystem::path dir;
+  TlsSettings tls;
+  TestCert() {
+    dir = std::filesystem::temp_directory_path() / ("herald-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=herald.test "
+        "-addext subjectAltName=IP:127.0.0.1,DNS:herald.test -keyout " +
+        (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    tls.certificate = dir / "cert.pem";
+    tls.private_key = dir / "key.pem";
+    tls.ca_file = dir / "cert.pem";
+  }
+  ~TestCert() { std::filesystem::remove_all(dir); }
+};
+
+TEST_F(TransportTest, TlsServerAndClientWithVerification) {
+  TestCert cert;
+  startLayer(true, cert.tls);  // echoing server with a TLS listener
+  uint16_t tls_port = port(Transport::Tls);
+
+  // A second layer acts as the client: it opens a verified TLS connection to the first.
+  TransportConfig cfg;
+  cfg.workers = 1;
+  cfg.listeners = {{Transport::Udp, *Endpoint::parse("127.0.0.1:0")}};
+  cfg.tls = cert.tls;
+  TransportLayer client(cfg, SystemClock::instance());
+  ASSERT_TRUE(client.bind());
+  Recorder answers(client, 0, false);
+  client.setReceiver(0, &answers);
+  client.start();
+  SendTarget to;
+  to.transport = Transport::Tls;
+  to.endpoint = *Endpoint::parse("127.0.0.1:" + std::to_string(tls_port));
+  client.post(0, [&] {
+    for (int i = 0; i < 5; ++i) client.send(to, makeBytes(request(i, "TLS")), 0);
+  });
+  ASSERT_TRUE(waitTotal(5));
+  ASSERT_TRUE(answers.waitMessages(5));
+  EXPECT_EQ(answers.messages_[0].substr(0, 14), "SIP/2.0 200 OK");
+  EXPECT_EQ(answers.origins_[0].transport, Transport::Tls);
+
+  client.stop();
+}
+
+TEST_F(TransportTest, TlsVerificationFailureIsATransportError) {
+  TestCert cert;
+  startLayer(false, cert.tls);
+  TransportConfig cfg;
+  cfg.workers = 1;
+  cfg.listeners = {{Transport::Udp, *Endpoint::parse("127.0.0.1:0")}};
+  cfg.tls = cert.tls;
+  cfg.tls.ca_file = "/etc/ssl/certs/ca-certificates.crt";  // does not trust the test cert
+  TransportLayer client(cfg, SystemClock::instance());
+  ASSERT_TRUE(client.bind());
+  Recorder errors(client, 0, false);
+  client.setReceiver(0, &errors);
+  client.start();
+  SendTarget to;
+  to.transport = Transport::Tls;
+  to.endpoint = *Endpoint::parse("127.0.0.1:" + std::to_string(port(Transport::Tls)));
+  client.post(0, [&] { client.send(to, makeBytes(request(1, "TLS")), 5); });
+  ASSERT_TRUE(errors.waitErrors(1));
+  EXPECT_EQ(errors.errors_[0], 5u);
+  EXPECT_EQ(total(), 0u);
+  client.stop();
+}
+
+}  // namespace
+}  // namespace herald::sip
