@@ -14,8 +14,12 @@ declare -A allowed=(
   [sip/parser]="common sip/message"
   [sip/transaction]="common sip/message sip/parser"
   [sip/transport]="common sip/message sip/parser sip/transaction"
+  [sip/proxy]="common sip/message sip/parser sip/transaction"
+  [store]="common"
+  [registrar]="common sip/message sip/parser sip/transaction sip/proxy store"
+  [im]="common sip/message sip/parser sip/transaction sip/proxy store registrar"
   [config]="common sip/message sip/parser"
-  [server]="common sip/message sip/parser config"
+  [server]="common sip/message sip/parser sip/transaction sip/transport sip/proxy store registrar im config"
 )
 # folders that must not include heavy I/O headers
 core="common sip/message sip/parser sip/transaction"

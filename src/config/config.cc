@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/inet.h"
 #include "sip/message/uri.h"
 
 namespace herald::config {
@@ -155,7 +156,43 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
                       {Transport::Tls, "0.0.0.0", 5061}};
   const toml::table* t = r.table(root, "", "sip");
   if (t == nullptr) return;
-  r.checkKeys(*t, "sip", {"domains", "listen", "limits"});
+  r.checkKeys(*t, "sip",
+              {"domains", "listen", "limits", "hostname", "trusted_sources", "workers", "timers",
+               "tcp_idle_timeout", "max_connections"});
+  r.string(*t, "sip", "hostname", &c->sip.hostname);
+  if (!c->sip.hostname.empty()) {
+    sip::HostKind kind;
+    if (!sip::parseHost(c->sip.hostname, &kind)) {
+      r.error("sip.hostname", t->get("hostname"), "must be a host name or IP address");
+    }
+  }
+  r.integer(*t, "sip", "workers", 0, 256, &c->sip.workers);
+  r.integer(*t, "sip", "tcp_idle_timeout", 10, 86400, &c->sip.tcp_idle_timeout_s);
+  r.integer(*t, "sip", "max_connections", 1, 1000000, &c->sip.max_connections);
+  if (const toml::node* ts = t->get("trusted_sources")) {
+    if (!ts->is_array()) {
+      r.error("sip.trusted_sources", ts, "must be an array of addresses or CIDR blocks");
+    } else {
+      size_t i = 0;
+      for (const toml::node& e : *ts->as_array()) {
+        std::string key = "sip.trusted_sources[" + std::to_string(i++) + "]";
+        auto v = e.value<std::string>();
+        if (!e.is_string() || !Cidr::parse(*v)) {
+          r.error(key, &e, "must be an IPv4/IPv6 address or CIDR block like 10.0.0.0/8");
+          continue;
+        }
+        c->sip.trusted_sources.push_back(*v);
+      }
+    }
+  }
+  if (const toml::table* tm = r.table(*t, "sip", "timers")) {
+    r.checkKeys(*tm, "sip.timers", {"t1", "t2", "t4"});
+    r.integer(*tm, "sip.timers", "t1", 50, 10000, &c->sip.t1_ms);
+    r.integer(*tm, "sip.timers", "t2", 500, 60000, &c->sip.t2_ms);
+    r.integer(*tm, "sip.timers", "t4", 500, 60000, &c->sip.t4_ms);
+    if (c->sip.t2_ms < c->sip.t1_ms)
+      r.error("sip.timers.t2", tm->get("t2"), "must not be below t1");
+  }
   if (const toml::node* d = t->get("domains")) {
     if (!d->is_array()) {
       r.error("sip.domains", d, "must be an array of domain names");
@@ -211,7 +248,7 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
         if (!validAddress(listener.address)) {
           r.error(prefix + ".address", lt.get("address"), "must be an IPv4 or IPv6 address");
         }
-        r.integer(lt, prefix, "port", 1, 65535, &listener.port);
+        r.integer(lt, prefix, "port", 0, 65535, &listener.port);
         std::string id = transport + " " + listener.address + " " + std::to_string(listener.port);
         if (!seen.insert(id).second) {
           r.error(prefix, &e, "duplicate listener " + id);
@@ -230,10 +267,39 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
   }
 }
 
+void readRegistrar(Reader& r, const toml::table& root, Config* c) {
+  const toml::table* t = r.table(root, "", "registrar");
+  if (t == nullptr) return;
+  r.checkKeys(*t, "registrar",
+              {"min_expires", "max_expires", "default_expires", "max_contacts", "nonce_ttl"});
+  auto& g = c->registrar;
+  r.integer(*t, "registrar", "min_expires", 1, 86400, &g.min_expires);
+  r.integer(*t, "registrar", "max_expires", 1, 604800, &g.max_expires);
+  r.integer(*t, "registrar", "default_expires", 1, 604800, &g.default_expires);
+  r.integer(*t, "registrar", "max_contacts", 1, 1000, &g.max_contacts);
+  r.integer(*t, "registrar", "nonce_ttl", 10, 86400, &g.nonce_ttl_s);
+  if (g.max_expires < g.min_expires) {
+    r.error("registrar.max_expires", t->get("max_expires"), "must not be below min_expires");
+  }
+}
+
 void readTls(Reader& r, const toml::table& root, const std::filesystem::path& base, Config* c) {
   const toml::table* t = r.table(root, "", "tls");
   if (t == nullptr) return;
-  r.checkKeys(*t, "tls", {"certificate", "private_key", "ca_file"});
+  r.checkKeys(*t, "tls",
+              {"certificate", "private_key", "ca_file", "ciphers", "min_version", "verify_server"});
+  r.string(*t, "tls", "ciphers", &c->tls.ciphers);
+  r.string(*t, "tls", "min_version", &c->tls.min_version);
+  if (c->tls.min_version != "1.2" && c->tls.min_version != "1.3") {
+    r.error("tls.min_version", t->get("min_version"), "must be \"1.2\" or \"1.3\"");
+  }
+  if (const toml::node* v = t->get("verify_server")) {
+    if (!v->is_boolean()) {
+      r.error("tls.verify_server", v, "must be true or false");
+    } else {
+      c->tls.verify_server = *v->value<bool>();
+    }
+  }
   r.path(*t, "tls", "certificate", base, &c->tls.certificate);
   r.path(*t, "tls", "private_key", base, &c->tls.private_key);
   r.path(*t, "tls", "ca_file", base, &c->tls.ca_file);
@@ -297,8 +363,9 @@ ConfigLoad loadConfigText(std::string_view text, const std::filesystem::path& so
   readNode(r, root, base, &c);
   readLog(r, root, base, &c);
   readSip(r, root, &c);
+  readRegistrar(r, root, &c);
   readTls(r, root, base, &c);
-  r.checkKeys(root, "", {"node", "log", "sip", "tls"});
+  r.checkKeys(root, "", {"node", "log", "sip", "registrar", "tls"});
   if (load.errors.empty()) load.config = std::move(c);
   return load;
 }

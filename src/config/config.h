@@ -52,6 +52,30 @@ struct SipConfig {
   // Default: udp/tcp on 0.0.0.0:5060 and tls on 0.0.0.0:5061.
   std::vector<Listener> listeners;
   sip::ParserLimits limits;
+  // Default: the system host name. The name this node puts in Via and Record-Route when a
+  // listener is bound to a wildcard address.
+  std::string hostname;
+  // Default: none. Sources (CIDR) whose requests are trusted without digest authentication,
+  // e.g. a gateway (the incumbent's incoming ACL in trusted-server mode).
+  std::vector<std::string> trusted_sources;
+  // Default: 0, one per core. SIP worker threads.
+  uint32_t workers = 0;
+  // RFC 3261 timers in milliseconds. Defaults: T1 500, T2 4000, T4 5000.
+  uint32_t t1_ms = 500;
+  uint32_t t2_ms = 4000;
+  uint32_t t4_ms = 5000;
+  // Default: 3605 s. Stream connections idle this long are closed.
+  uint32_t tcp_idle_timeout_s = 3605;
+  // Default: 10000. Open stream connections at most.
+  uint32_t max_connections = 10000;
+};
+
+struct RegistrarSettings {
+  uint32_t min_expires = 60;        // Default: 60 s.
+  uint32_t max_expires = 3600;      // Default: 3600 s.
+  uint32_t default_expires = 3600;  // Default: 3600 s.
+  uint32_t max_contacts = 32;       // Default: 32 per address-of-record.
+  uint32_t nonce_ttl_s = 300;       // Default: 300 s. Digest nonce lifetime.
 };
 
 struct TlsConfig {
@@ -61,6 +85,12 @@ struct TlsConfig {
   std::filesystem::path private_key;
   // PEM CA bundle for verifying peers. Default: empty (system store).
   std::filesystem::path ca_file;
+  // Default: "HIGH:!aNULL:!MD5:!RC4". OpenSSL cipher list (TLS 1.2).
+  std::string ciphers = "HIGH:!aNULL:!MD5:!RC4";
+  // Default: "1.2". "1.2" or "1.3".
+  std::string min_version = "1.2";
+  // Default: true. Verify servers Herald connects to.
+  bool verify_server = true;
 };
 
 struct Config {
@@ -68,6 +98,7 @@ struct Config {
   NodeConfig node;
   LogConfig log;
   SipConfig sip;
+  RegistrarSettings registrar;
   TlsConfig tls;
 };
 

@@ -109,9 +109,9 @@ certificate = "/nonexistent/cert.pem"
            return s;
          }();
   EXPECT_EQ(l.errors[0].line, 4);  // node.colour
-  EXPECT_EQ(l.errors[8].message, "must be between 1 and 65535, got 70000");
+  EXPECT_EQ(l.errors[8].message, "must be between 0 and 65535, got 70000");
   EXPECT_EQ(l.errors[8].toString("/etc/herald.toml"),
-            "/etc/herald.toml:18: sip.listen[1].port: must be between 1 and 65535, got 70000");
+            "/etc/herald.toml:18: sip.listen[1].port: must be between 0 and 65535, got 70000");
 }
 
 TEST(ConfigTest, ReportsTomlSyntaxErrors) {

@@ -2,14 +2,22 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "common/log.h"
 #include "config/config.h"
+#include "registrar/digest.h"
 #include "server/node.h"
+#include "sip/message/chars.h"
+#include "sip/message/uri.h"
 #include "sip/parser/message_parser.h"
+#include "store/store.h"
 
 namespace herald::server {
 
@@ -88,6 +96,184 @@ int runServe(const std::filesystem::path& config_path) {
   sigwait(&signals, &sig);
   HLOG_INFO(Server, "{} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   node.stop();
+  return 0;
+}
+
+namespace {
+
+struct Address {
+  std::string user;
+  std::string domain;
+};
+
+// "alice@example.com": a SIP user part (no escapes needed) and a domain name.
+std::optional<Address> parseAddress(const std::string& text, std::string* why) {
+  size_t at = text.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == text.size()) {
+    *why = "expected USER@DOMAIN, got '" + text + "'";
+    return std::nullopt;
+  }
+  Address a{text.substr(0, at), text.substr(at + 1)};
+  for (char& c : a.domain) c = sip::chars::toLower(c);
+  sip::HostKind kind;
+  if (!sip::parseHost(a.domain, &kind) || kind != sip::HostKind::Name) {
+    *why = "'" + a.domain + "' is not a domain name";
+    return std::nullopt;
+  }
+  if (a.user.size() > 128 ||
+      !sip::chars::allOf(a.user, sip::chars::kUnreserved | sip::chars::kUserExtra, false)) {
+    *why = "'" + a.user +
+           "' is not a valid user name (letters, digits and - _ . ! ~ * ' ( ) & = + $ , ; ? /)";
+    return std::nullopt;
+  }
+  return a;
+}
+
+bool validPassword(const std::string& p, std::string* why) {
+  if (p.empty() || p.size() > 256) {
+    *why = "the password must have 1 to 256 characters";
+    return false;
+  }
+  for (char c : p) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      *why = "the password must not contain control characters";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Opens the store of the node configured in config_path.
+Result<std::unique_ptr<store::Store>> openNodeStore(const std::filesystem::path& config_path,
+                                                    config::Config* config, std::ostream& err) {
+  config::ConfigLoad load = config::loadConfigFile(config_path);
+  if (!load.ok()) {
+    for (const auto& e : load.errors) err << e.toString(config_path) << "\n";
+    return unexpected(invalidArgument("configuration errors"));
+  }
+  *config = *load.config;
+  std::error_code ec;
+  std::filesystem::create_directories(config->node.data_dir, ec);
+  return store::openSqliteStore(config->node.data_dir / "herald.db");
+}
+
+}  // namespace
+
+int runUserAdd(const std::filesystem::path& config_path, const std::string& address,
+               const std::string& password, const std::string& display_name, std::ostream& out,
+               std::ostream& err) {
+  std::string why;
+  auto a = parseAddress(address, &why);
+  if (!a || !validPassword(password, &why)) {
+    err << "user add: " << why << "\n";
+    return 2;
+  }
+  config::Config config;
+  auto s = openNodeStore(config_path, &config, err);
+  if (!s) {
+    err << "user add: " << s.error().toString() << "\n";
+    return 1;
+  }
+  if (std::find(config.sip.domains.begin(), config.sip.domains.end(), a->domain) ==
+      config.sip.domains.end()) {
+    err << "user add: " << a->domain << " is not a local domain of this node (sip.domains)\n";
+    return 1;
+  }
+  store::UserRecord u;
+  u.username = a->user;
+  u.domain = a->domain;
+  u.display_name = display_name;
+  u.ha1_md5 = registrar::computeHa1(registrar::DigestAlgorithm::Md5, a->user, a->domain, password);
+  u.ha1_sha256 =
+      registrar::computeHa1(registrar::DigestAlgorithm::Sha256, a->user, a->domain, password);
+  u.created_at = SystemClock::instance().unixSeconds();
+  auto added = (*s)->addUser(u);
+  if (!added) {
+    err << "user add: " << added.error().detail << "\n";
+    return 1;
+  }
+  out << "added " << a->user << "@" << a->domain << "\n";
+  return 0;
+}
+
+int runUserList(const std::filesystem::path& config_path, bool json, std::ostream& out,
+                std::ostream& err) {
+  config::Config config;
+  auto s = openNodeStore(config_path, &config, err);
+  if (!s) {
+    err << "user list: " << s.error().toString() << "\n";
+    return 1;
+  }
+  auto users = (*s)->listUsers();
+  if (!users) {
+    err << "user list: " << users.error().toString() << "\n";
+    return 1;
+  }
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& u : *users) {
+      list.push_back({{"address", u.username + "@" + u.domain},
+                      {"display_name", u.display_name},
+                      {"created_at", u.created_at}});
+    }
+    out << list.dump() << "\n";
+    return 0;
+  }
+  out << "ADDRESS" << std::string(34, ' ') << "DISPLAY NAME\n";
+  for (const auto& u : *users) {
+    std::string addr = u.username + "@" + u.domain;
+    out << addr << std::string(addr.size() < 41 ? 41 - addr.size() : 1, ' ') << u.display_name
+        << "\n";
+  }
+  return 0;
+}
+
+int runUserDelete(const std::filesystem::path& config_path, const std::string& address,
+                  std::ostream& out, std::ostream& err) {
+  std::string why;
+  auto a = parseAddress(address, &why);
+  if (!a) {
+    err << "user delete: " << why << "\n";
+    return 2;
+  }
+  config::Config config;
+  auto s = openNodeStore(config_path, &config, err);
+  if (!s) {
+    err << "user delete: " << s.error().toString() << "\n";
+    return 1;
+  }
+  auto r = (*s)->deleteUser(a->user, a->domain);
+  if (!r) {
+    err << "user delete: " << r.error().detail << "\n";
+    return 1;
+  }
+  out << "deleted " << address << "\n";
+  return 0;
+}
+
+int runUserPassword(const std::filesystem::path& config_path, const std::string& address,
+                    const std::string& password, std::ostream& out, std::ostream& err) {
+  std::string why;
+  auto a = parseAddress(address, &why);
+  if (!a || !validPassword(password, &why)) {
+    err << "user passwd: " << why << "\n";
+    return 2;
+  }
+  config::Config config;
+  auto s = openNodeStore(config_path, &config, err);
+  if (!s) {
+    err << "user passwd: " << s.error().toString() << "\n";
+    return 1;
+  }
+  auto r = (*s)->setCredentials(
+      a->user, a->domain,
+      registrar::computeHa1(registrar::DigestAlgorithm::Md5, a->user, a->domain, password),
+      registrar::computeHa1(registrar::DigestAlgorithm::Sha256, a->user, a->domain, password));
+  if (!r) {
+    err << "user passwd: " << r.error().detail << "\n";
+    return 1;
+  }
+  out << "password changed for " << address << "\n";
   return 0;
 }
 

@@ -25,4 +25,18 @@ int runCheckConfig(const std::filesystem::path& config_path, std::ostream& out, 
 // 0 when all are ok, 1 when any is invalid, 2 when a file cannot be read or none is given.
 int runSipLint(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
 
+// `herald user add|list|delete|passwd`: manage local users in the node's store (found through
+// the config's data_dir), usable while the node runs (it notices within a second).
+// Passwords are kept only as digest HA1 values (MD5 and SHA-256, realm = domain).
+// 0 on success, 1 on a refused change (message on err), 2 on usage errors.
+int runUserAdd(const std::filesystem::path& config_path, const std::string& address,
+               const std::string& password, const std::string& display_name, std::ostream& out,
+               std::ostream& err);
+int runUserList(const std::filesystem::path& config_path, bool json, std::ostream& out,
+                std::ostream& err);
+int runUserDelete(const std::filesystem::path& config_path, const std::string& address,
+                  std::ostream& out, std::ostream& err);
+int runUserPassword(const std::filesystem::path& config_path, const std::string& address,
+                    const std::string& password, std::ostream& out, std::ostream& err);
+
 }  // namespace herald::server

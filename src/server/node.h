@@ -1,9 +1,10 @@
 #pragma once
 
 // Node: one running Herald, built from a validated Config. Owns the subsystems and their
-// lifecycle; start() prepares everything and returns, stop() tears down in reverse order.
-// Both run on the main thread.
+// lifecycle: start() opens the store, binds the listeners and starts the workers; stop() tears
+// down in reverse order. Both run on the main thread.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,16 +20,17 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Creates the data directory, loads or generates the TLS certificate, and logs the listeners.
   [[nodiscard]] Result<void> start();
   void stop();
 
-  // One line per listener, "udp 0.0.0.0:5060".
+  // One line per bound listener, "udp 127.0.0.1:5060".
   std::vector<std::string> listenerDescriptions() const;
+
+  struct Impl;
 
  private:
   config::Config config_;
-  bool started_ = false;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace herald::server

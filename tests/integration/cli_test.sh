@@ -29,11 +29,11 @@ expect_status 2 "unknown option is a usage error" "$herald" sip-lint --bogus x
 
 # check-config
 expect_status 0 "check-config on the shipped config" "$herald" check-config "$src/etc/herald.toml"
-printf '[sip]\ndomains = [1]\n[[sip.listen]]\ntransport = "udp"\nport = 0\n' >"$work/bad.toml"
+printf '[sip]\ndomains = [1]\n[[sip.listen]]\ntransport = "udp"\nport = 70000\n' >"$work/bad.toml"
 expect_status 1 "check-config reports errors" "$herald" check-config "$work/bad.toml"
 grep -q 'bad.toml:2: sip.domains\[0\]: must be a domain name' "$work/err" ||
   fail "check-config names the key and line"
-grep -q 'sip.listen\[0\].port: must be between 1 and 65535, got 0' "$work/err" ||
+grep -q 'sip.listen\[0\].port: must be between 0 and 65535, got 70000' "$work/err" ||
   fail "check-config reports every error"
 
 # sip-lint over the torture set: valid messages ok, the malformed ones invalid.
@@ -66,7 +66,7 @@ for sig in INT TERM; do
     grep -q 'running' "$work/serve.out" && break
     sleep 0.1
   done
-  if grep -q 'SIP listener udp 127.0.0.1:15060' "$work/serve.out"; then pass "serve logs its listener"; else
+  if grep -q 'SIP listening on udp 127.0.0.1:15060' "$work/serve.out"; then pass "serve logs its listener"; else
     fail "serve logs its listener"; cat "$work/serve.out"; fi
   kill -$sig $pid
   wait $pid
