@@ -12,8 +12,20 @@ TimerWheel::TimerWheel(TimePoint start, Duration tick, size_t slots)
 }
 
 TimerId TimerWheel::schedule(TimePoint deadline, Payload payload) {
-  TimerId id = next_id_++;
-  timers_.emplace(id, Entry{deadline, payload});
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  Entry& e = entries_[index];
+  e.deadline = deadline;
+  e.payload = payload;
+  e.live = true;
+  ++live_;
+  TimerId id = static_cast<TimerId>(e.generation) << 32 | index;
   if (deadline < current_) {
     overdue_.push_back(id);  // its tick was processed already: fire on the next advance()
   } else {
@@ -22,6 +34,10 @@ TimerId TimerWheel::schedule(TimePoint deadline, Payload payload) {
   return id;
 }
 
-bool TimerWheel::cancel(TimerId id) { return timers_.erase(id) != 0; }
+bool TimerWheel::cancel(TimerId id) {
+  if (find(id) == nullptr) return false;
+  release(id);
+  return true;
+}
 
 }  // namespace herald

@@ -42,14 +42,32 @@ class TimerWheel {
   template <class F>
   void advance(TimePoint now, F&& fire);
 
-  size_t size() const { return timers_.size(); }
+  size_t size() const { return live_; }
   Duration tick() const { return tick_; }
 
  private:
+  // Timers live in a slab; an id is (generation << 32 | index), so a stale id never matches
+  // a reused slot.
   struct Entry {
     TimePoint deadline;
     Payload payload;
+    uint32_t generation = 1;  // ids are never 0 ("no timer")
+    bool live = false;
   };
+
+  Entry* find(TimerId id) {
+    uint32_t index = static_cast<uint32_t>(id);
+    if (index >= entries_.size()) return nullptr;
+    Entry& e = entries_[index];
+    return e.live && e.generation == static_cast<uint32_t>(id >> 32) ? &e : nullptr;
+  }
+  void release(TimerId id) {
+    Entry& e = entries_[static_cast<uint32_t>(id)];
+    e.live = false;
+    ++e.generation;
+    free_.push_back(static_cast<uint32_t>(id));
+    --live_;
+  }
 
   size_t slotOf(TimePoint t) const {
     return static_cast<size_t>(((t - origin_) / tick_) % static_cast<int64_t>(slots_.size()));
@@ -58,9 +76,10 @@ class TimerWheel {
   TimePoint origin_;
   Duration tick_;
   TimePoint current_;  // start of the next tick to process
-  TimerId next_id_ = 1;
   std::vector<std::vector<TimerId>> slots_;
-  std::unordered_map<TimerId, Entry> timers_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_;
+  size_t live_ = 0;
   std::vector<std::pair<TimePoint, TimerId>> due_;  // scratch
   std::vector<TimerId> overdue_;
 };
@@ -72,10 +91,10 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
     std::vector<TimerId> overdue;
     overdue.swap(overdue_);
     for (TimerId id : overdue) {
-      auto it = timers_.find(id);
-      if (it == timers_.end()) continue;
-      Payload payload = it->second.payload;
-      timers_.erase(it);
+      Entry* e = find(id);
+      if (e == nullptr) continue;
+      Payload payload = e->payload;
+      release(id);
       fire(payload);
     }
   }
@@ -84,10 +103,10 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
     due_.clear();
     size_t keep = 0;
     for (size_t i = 0; i < slot.size(); ++i) {
-      auto it = timers_.find(slot[i]);
-      if (it == timers_.end()) continue;  // cancelled
-      if (it->second.deadline <= now && it->second.deadline < current_ + tick_) {
-        due_.emplace_back(it->second.deadline, slot[i]);
+      Entry* e = find(slot[i]);
+      if (e == nullptr) continue;  // cancelled
+      if (e->deadline <= now && e->deadline < current_ + tick_) {
+        due_.emplace_back(e->deadline, slot[i]);
       } else {
         slot[keep++] = slot[i];  // a later round of the wheel
       }
@@ -95,10 +114,10 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
     slot.resize(keep);
     std::sort(due_.begin(), due_.end());
     for (const auto& [deadline, id] : due_) {
-      auto it = timers_.find(id);
-      if (it == timers_.end()) continue;  // cancelled by an earlier timer of this tick
-      Payload payload = it->second.payload;
-      timers_.erase(it);
+      Entry* e = find(id);
+      if (e == nullptr) continue;  // cancelled by an earlier timer of this tick
+      Payload payload = e->payload;
+      release(id);
       fire(payload);
     }
     current_ += tick_;

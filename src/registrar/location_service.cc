@@ -30,7 +30,13 @@ std::vector<sip::Proxy::Target> targetsFor(const std::vector<Binding>& bindings)
     t.next_hop.endpoint = b.source;
     auto uri = sip::parseUri(b.contact);
     if (uri && uri->isSip()) {
-      auto ep = Endpoint::fromAddress(uri->host, uri->port.value_or(sip::defaultPort(b.transport)));
+      // Without a flow (registered over UDP), the Contact's transport parameter decides.
+      if (b.connection == 0 && b.transport == sip::Transport::Udp) {
+        if (auto tp = sip::transportFromName(uri->transportParam())) t.next_hop.transport = *tp;
+        if (uri->scheme == sip::UriScheme::Sips) t.next_hop.transport = sip::Transport::Tls;
+      }
+      auto ep = Endpoint::fromAddress(uri->host,
+                                      uri->port.value_or(sip::defaultPort(t.next_hop.transport)));
       if (ep) t.next_hop.endpoint = *ep;
     }
     if (!t.next_hop.endpoint.valid()) continue;

@@ -215,7 +215,15 @@ Result<void> Node::start() {
 
 void Node::stop() {
   if (!impl_) return;
-  if (impl_->transport) impl_->transport->stop();
+  if (impl_->transport) {
+    auto st = impl_->transport->stats();
+    HLOG_INFO(Server,
+              "SIP totals: received {}, sent {}, parse errors {}, hand-offs {}, send failures {}, "
+              "keep-alives {}",
+              st.received, st.sent, st.parse_errors, st.handoffs, st.send_failures,
+              st.keepalive_pings);
+    impl_->transport->stop();
+  }
   if (impl_->store) impl_->store->stop();
   impl_.reset();
   HLOG_INFO(Server, "node {} stopped", config_.node.name);

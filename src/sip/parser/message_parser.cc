@@ -84,13 +84,12 @@ ParseResult<SipMessage> MessageParser::parseForErrorReply(Buffer&& buffer,
   return parse(std::move(buffer), Mode::Salvage, limits);
 }
 
-ParseResult<SipMessage> MessageParser::parse(Buffer&& buffer, Mode mode,
-                                             const ParserLimits& limits) {
+ParseResult<void> MessageParser::parseInto(SipMessage& msg, Buffer&& buffer, Mode mode,
+                                           const ParserLimits& limits) {
   const std::string_view s = buffer.view();
   if (s.size() > limits.max_message_bytes || s.size() > 0xFFFFFFF0u) {
     return tooLarge("message larger than the configured limit");
   }
-  SipMessage msg;
   size_t pos = 0;
   // RFC 3261 §7.5: CRLFs before the start line are ignored.
   while (pos < s.size() && (s[pos] == '\r' || s[pos] == '\n')) ++pos;
@@ -242,7 +241,33 @@ ParseResult<SipMessage> MessageParser::parse(Buffer&& buffer, Mode mode,
     msg.end_ = static_cast<uint32_t>(s.size());
   }
   msg.buffer_ = std::move(buffer);
+  return {};
+}
+
+ParseResult<SipMessage> MessageParser::parse(Buffer&& buffer, Mode mode,
+                                             const ParserLimits& limits) {
+  SipMessage msg;
+  auto r = parseInto(msg, std::move(buffer), mode, limits);
+  if (!r) return tl::unexpected(r.error());
   return msg;
+}
+
+ParseResult<std::unique_ptr<SipMessage>> MessageParser::parsePtr(Buffer&& buffer, Mode mode,
+                                                                 const ParserLimits& limits) {
+  std::unique_ptr<SipMessage> msg(new SipMessage());
+  auto r = parseInto(*msg, std::move(buffer), mode, limits);
+  if (!r) return tl::unexpected(r.error());
+  return msg;
+}
+
+ParseResult<std::unique_ptr<SipMessage>> MessageParser::parseDatagramPtr(
+    Buffer&& buffer, const ParserLimits& limits) {
+  return parsePtr(std::move(buffer), Mode::Datagram, limits);
+}
+
+ParseResult<std::unique_ptr<SipMessage>> MessageParser::parseStreamPtr(Buffer&& buffer,
+                                                                       const ParserLimits& limits) {
+  return parsePtr(std::move(buffer), Mode::Stream, limits);
 }
 
 namespace {

@@ -11,6 +11,8 @@
 // the single-valued headers appearing once, CSeq matching the method. Validation::Full also
 // parses every other header Herald knows the grammar of (sip-lint uses it).
 
+#include <memory>
+
 #include "sip/message/buffer.h"
 #include "sip/message/parse_error.h"
 #include "sip/message/sip_message.h"
@@ -34,6 +36,12 @@ class MessageParser {
   [[nodiscard]] static ParseResult<SipMessage> parseStream(Buffer&& buffer,
                                                            const ParserLimits& limits = {});
 
+  // The same, onto the heap (no move of the message afterwards): for the transport.
+  [[nodiscard]] static ParseResult<std::unique_ptr<SipMessage>> parseDatagramPtr(
+      Buffer&& buffer, const ParserLimits& limits = {});
+  [[nodiscard]] static ParseResult<std::unique_ptr<SipMessage>> parseStreamPtr(
+      Buffer&& buffer, const ParserLimits& limits = {});
+
   // Best effort for answering a request that failed to parse: the start line and the header
   // lines it can find, with Content-Length ignored and a missing empty line tolerated. Use the
   // result only to copy Via, From, To, Call-ID and CSeq into an error response.
@@ -43,6 +51,10 @@ class MessageParser {
  private:
   enum class Mode { Datagram, Stream, Salvage };
   static ParseResult<SipMessage> parse(Buffer&& buffer, Mode mode, const ParserLimits& limits);
+  static ParseResult<std::unique_ptr<SipMessage>> parsePtr(Buffer&& buffer, Mode mode,
+                                                           const ParserLimits& limits);
+  static ParseResult<void> parseInto(SipMessage& msg, Buffer&& buffer, Mode mode,
+                                     const ParserLimits& limits);
 };
 
 enum class Validation { Basic, Full };

@@ -9,11 +9,11 @@ void appendLower(std::string& out, std::string_view s) {
   for (char c : s) out.push_back(chars::toLower(c));
 }
 
-std::string key(const SipMessage& msg, std::string_view method) {
+void key(const SipMessage& msg, std::string_view method, std::string* out) {
   const Via& via = **msg.topVia();
-  std::string k;
+  std::string& k = *out;
+  k.clear();
   if (via.hasRfc3261Branch()) {
-    k.reserve(via.branch.size() + via.host.size() + method.size() + 12);
     k.append(via.branch);
     k.push_back('|');
     appendLower(k, via.host);
@@ -21,7 +21,7 @@ std::string key(const SipMessage& msg, std::string_view method) {
     k.append(std::to_string(via.port.value_or(0)));
     k.push_back('|');
     k.append(method);
-    return k;
+    return;
   }
   // RFC 2543 fallback (§17.2.3): Request-URI, From tag, Call-ID, CSeq number, top Via.
   k = "2543|";
@@ -36,23 +36,37 @@ std::string key(const SipMessage& msg, std::string_view method) {
   k.append(via.raw);
   k.push_back('|');
   k.append(method);
-  return k;
 }
 
 }  // namespace
 
-std::string serverTransactionKey(const SipMessage& request) {
+void serverTransactionKey(const SipMessage& request, std::string* out) {
   std::string_view method = request.requestLine().method_text;
   if (request.method() == Method::Ack) method = "INVITE";
-  return key(request, method);
+  key(request, method, out);
 }
 
-std::string inviteKeyFor(const SipMessage& cancel_or_ack) { return key(cancel_or_ack, "INVITE"); }
+std::string serverTransactionKey(const SipMessage& request) {
+  std::string k;
+  serverTransactionKey(request, &k);
+  return k;
+}
+
+std::string inviteKeyFor(const SipMessage& cancel_or_ack) {
+  std::string k;
+  key(cancel_or_ack, "INVITE", &k);
+  return k;
+}
+
+void clientTransactionKey(std::string_view branch, std::string_view method, std::string* out) {
+  out->assign(branch);
+  out->push_back('|');
+  out->append(method == "ACK" ? "INVITE" : method);
+}
 
 std::string clientTransactionKey(std::string_view branch, std::string_view method) {
-  std::string k(branch);
-  k.push_back('|');
-  k.append(method == "ACK" ? "INVITE" : method);
+  std::string k;
+  clientTransactionKey(branch, method, &k);
   return k;
 }
 

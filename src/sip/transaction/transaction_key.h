@@ -17,6 +17,8 @@ namespace herald::sip {
 
 // REQUIRES: msg is a request that passed validate(Basic).
 std::string serverTransactionKey(const SipMessage& request);
+// The same into *out (reusing its capacity on the hot path).
+void serverTransactionKey(const SipMessage& request, std::string* out);
 
 // The key of the INVITE server transaction that a CANCEL or ACK refers to.
 std::string inviteKeyFor(const SipMessage& cancel_or_ack);
@@ -24,5 +26,6 @@ std::string inviteKeyFor(const SipMessage& cancel_or_ack);
 // REQUIRES: msg is a response that passed validate(Basic).
 std::string clientTransactionKey(const SipMessage& response);
 std::string clientTransactionKey(std::string_view branch, std::string_view method);
+void clientTransactionKey(std::string_view branch, std::string_view method, std::string* out);
 
 }  // namespace herald::sip

@@ -1,7 +1,5 @@
 #include "sip/transaction/transaction_manager.h"
 
-#include <cstdio>
-
 #include "common/assert.h"
 #include "common/log.h"
 #include "sip/parser/message_editor.h"
@@ -20,9 +18,62 @@ TransactionManager::TransactionManager(const Clock& clock, const TimerConfig& ti
       timers_(timers),
       sender_(sender),
       worker_(worker),
-      wheel_(clock.now(), Duration(10)) {}
+      wheel_(clock.now(), Duration(10)) {
+  server_keys_.reserve(1 << 14);
+  client_keys_.reserve(1 << 14);
+  slab_.reserve(1 << 15);
+}
+
+TxId TransactionManager::allocate() {
+  uint32_t index;
+  if (!slab_free_.empty()) {
+    index = slab_free_.back();
+    slab_free_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(slab_.size());
+    slab_.emplace_back();
+    slab_generation_.push_back(1);
+  }
+  ++live_;
+  return static_cast<TxId>(slab_generation_[index]) << 32 | index;
+}
+
+TransactionManager::Entry* TransactionManager::entry(TxId id) {
+  uint32_t index = static_cast<uint32_t>(id);
+  if (index >= slab_.size() || slab_generation_[index] != static_cast<uint32_t>(id >> 32)) {
+    return nullptr;
+  }
+  Entry& e = slab_[index];
+  return e.server || e.client ? &e : nullptr;
+}
+
+void TransactionManager::release(TxId id) {
+  uint32_t index = static_cast<uint32_t>(id);
+  slab_[index] = Entry{};
+  ++slab_generation_[index];
+  slab_free_.push_back(index);
+  --live_;
+}
 
 TransactionManager::~TransactionManager() = default;
+
+uint64_t TransactionManager::hashKey(const std::string& key) {
+  // FNV-1a, 64 bit.
+  uint64_t h = 14695981039346656037ull;
+  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
+TxId TransactionManager::lookup(const std::unordered_map<uint64_t, TxId>& index,
+                                const std::string& key) const {
+  auto it = index.find(hashKey(key));
+  if (it == index.end()) return 0;
+  uint32_t slot = static_cast<uint32_t>(it->second);
+  if (slot >= slab_.size() || slab_generation_[slot] != static_cast<uint32_t>(it->second >> 32)) {
+    return 0;
+  }
+  return slab_[slot].key == key ? it->second : 0;
+}
 
 TimerId TransactionManager::startTimer(TxId tx, TxTimer timer, Duration after) {
   return wheel_.schedule(clock_.now() + after,
@@ -36,11 +87,23 @@ void TransactionManager::send(TxId tx, const SendTarget& to, const SharedBytes& 
 }
 
 std::string TransactionManager::newBranch(uint64_t loop_hash) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "z9hG4bKH%u.%016llx.%llx", worker_,
-                static_cast<unsigned long long>(loop_hash),
-                static_cast<unsigned long long>(next_branch_++));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string b;
+  b.reserve(48);
+  b.append(kBranchPrefix);
+  b.append(std::to_string(worker_));
+  b.push_back('.');
+  for (int shift = 60; shift >= 0; shift -= 4) b.push_back(kHex[(loop_hash >> shift) & 0xF]);
+  b.push_back('.');
+  uint64_t serial = next_branch_++;
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = kHex[serial & 0xF];
+    serial >>= 4;
+  } while (serial != 0);
+  while (n > 0) b.push_back(digits[--n]);
+  return b;
 }
 
 std::optional<uint32_t> TransactionManager::workerOfBranch(std::string_view branch) {
@@ -88,12 +151,12 @@ SendTarget TransactionManager::responseTarget(const SipMessage& request, const O
 }
 
 void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, const Origin& origin) {
+  serverTransactionKey(*request, &scratch_);
   if (request->method() == Method::Ack) {
-    auto it = server_keys_.find(serverTransactionKey(*request));
-    if (it != server_keys_.end()) {
-      Entry& e = entries_.at(it->second);
+    TxId id = lookup(server_keys_, scratch_);
+    if (id != 0) {
+      Entry& e = *entry(id);
       TxEvent ev = e.server->onAck(*this);
-      TxId id = it->second;
       if (e.server->terminated()) reap(id);
       if (ev == TxEvent::PassToUser && user_ != nullptr) user_->onAck(std::move(request), origin);
       return;
@@ -101,20 +164,17 @@ void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, con
     if (user_ != nullptr) user_->onAck(std::move(request), origin);
     return;
   }
-  std::string key = serverTransactionKey(*request);
-  auto it = server_keys_.find(key);
-  if (it != server_keys_.end()) {
+  if (TxId existing = lookup(server_keys_, scratch_); existing != 0) {
     ++stats_.retransmissions_absorbed;
-    entries_.at(it->second).server->onRequestRetransmission(*this);
+    entry(existing)->server->onRequestRetransmission(*this);
     return;
   }
-  TxId id = next_id_++;
-  Entry e;
+  TxId id = allocate();
+  Entry& e = slab_[static_cast<uint32_t>(id)];
   e.server = std::make_unique<ServerTransaction>(id, request->method() == Method::Invite,
                                                  responseTarget(*request, origin), timers_);
-  e.key = key;
-  server_keys_.emplace(std::move(key), id);
-  entries_.emplace(id, std::move(e));
+  e.key = scratch_;
+  server_keys_[hashKey(e.key)] = id;
   ++stats_.server_created;
   if (user_ != nullptr) user_->onRequest(id, std::move(request), origin);
 }
@@ -122,20 +182,21 @@ void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, con
 void TransactionManager::receiveResponse(std::unique_ptr<SipMessage> response,
                                          const Origin& origin) {
   (void)origin;
-  auto it = client_keys_.find(clientTransactionKey(*response));
-  if (it == client_keys_.end()) {
+  clientTransactionKey((*response->topVia())->branch, (*response->cseq())->method_text, &scratch_);
+  TxId id = lookup(client_keys_, scratch_);
+  if (id == 0) {
     // Not ours, or for a transaction that has ended: Herald is not a stateless proxy, so the
     // response is dropped (never forwarded by its Via, RFC 4475 bcast).
     ++stats_.stray_responses;
     return;
   }
-  TxId id = it->second;
-  Entry& e = entries_.at(id);
+  Entry& e = *entry(id);
   TxEvent ev = e.client->onResponse(*this, *response);
   uint16_t code = response->statusCode();
-  if (ev == TxEvent::PassToUser && code < 200 && e.cancel_pending) sendCancel(id, e);
+  // Read what is needed now: sending a CANCEL may grow the slab and move entries.
   uint64_t cookie = e.cookie;
   bool done = e.client->terminated();
+  if (ev == TxEvent::PassToUser && code < 200 && e.cancel_pending) sendCancel(id, e);
   if (ev == TxEvent::PassToUser && user_ != nullptr) {
     user_->onResponse(id, cookie, std::move(response));
   }
@@ -143,10 +204,10 @@ void TransactionManager::receiveResponse(std::unique_ptr<SipMessage> response,
 }
 
 void TransactionManager::onTransportError(TxId tx) {
-  auto it = entries_.find(tx);
-  if (it == entries_.end()) return;
+  Entry* found = entry(tx);
+  if (found == nullptr) return;
   ++stats_.transport_errors;
-  Entry& e = it->second;
+  Entry& e = *found;
   if (e.client) {
     handleClientEvent(tx, e, e.client->onTransportError(*this));
   } else {
@@ -167,9 +228,9 @@ void TransactionManager::handleClientEvent(TxId id, Entry& e, TxEvent ev) {
 }
 
 void TransactionManager::onTimer(TxId tx, TxTimer timer) {
-  auto it = entries_.find(tx);
-  if (it == entries_.end()) return;
-  Entry& e = it->second;
+  Entry* found = entry(tx);
+  if (found == nullptr) return;
+  Entry& e = *found;
   if (e.client) {
     handleClientEvent(tx, e, e.client->onTimer(*this, timer));
     return;
@@ -187,21 +248,19 @@ void TransactionManager::advance(TimePoint now) {
 }
 
 void TransactionManager::reap(TxId id) {
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return;
-  if (it->second.server) {
-    server_keys_.erase(it->second.key);
-  } else {
-    client_keys_.erase(it->second.key);
-  }
-  entries_.erase(it);
+  Entry* e = entry(id);
+  if (e == nullptr) return;
+  auto& index = e->server ? server_keys_ : client_keys_;
+  auto k = index.find(hashKey(e->key));
+  if (k != index.end() && k->second == id) index.erase(k);
+  release(id);
 }
 
 void TransactionManager::respond(TxId server, uint16_t code, SharedBytes response) {
-  auto it = entries_.find(server);
-  if (it == entries_.end() || !it->second.server) return;
-  it->second.server->respond(*this, code, response);
-  if (it->second.server->terminated()) reap(server);
+  Entry* e = entry(server);
+  if (e == nullptr || !e->server) return;
+  e->server->respond(*this, code, response);
+  if (e->server->terminated()) reap(server);
 }
 
 TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,
@@ -211,8 +270,8 @@ TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,
     auto parsed = MessageParser::parseStream(Buffer::copyOf(*request));
     if (parsed) invite = std::make_unique<SipMessage>(std::move(*parsed));
   }
-  TxId id = next_id_++;
-  Entry e;
+  TxId id = allocate();
+  Entry& e = slab_[static_cast<uint32_t>(id)];
   std::string_view method_name = methodName(method);
   e.key = clientTransactionKey(branch, method_name.empty() ? "UNKNOWN" : method_name);
   e.cookie = cookie;
@@ -221,14 +280,13 @@ TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,
   if (method == Method::Invite && !e.client->isInvite()) {
     HERALD_BUG("INVITE request bytes do not parse");
   }
-  client_keys_.emplace(e.key, id);
-  auto [pos, inserted] = entries_.emplace(id, std::move(e));
-  (void)inserted;
+  client_keys_[hashKey(e.key)] = id;
   ++stats_.client_created;
-  pos->second.client->start(*this);
+  e.client->start(*this);
   return id;
 }
 
+// REQUIRES: e is not used by the caller afterwards (sendRequest may move the slab).
 void TransactionManager::sendCancel(TxId id, Entry& e) {
   e.cancel_pending = false;
   const SipMessage* invite = nullptr;
@@ -245,9 +303,9 @@ void TransactionManager::sendCancel(TxId id, Entry& e) {
 }
 
 void TransactionManager::cancelInvite(TxId client) {
-  auto it = entries_.find(client);
-  if (it == entries_.end() || !it->second.client || !it->second.client->isInvite()) return;
-  Entry& e = it->second;
+  Entry* found = entry(client);
+  if (found == nullptr || !found->client || !found->client->isInvite()) return;
+  Entry& e = *found;
   switch (e.client->state()) {
     case ClientTransaction::State::Calling:
       e.cancel_pending = true;  // RFC 3261 §9.1: wait for a provisional response
@@ -265,8 +323,7 @@ void TransactionManager::sendStateless(const SendTarget& to, SharedBytes bytes) 
 }
 
 TxId TransactionManager::findInviteServer(const SipMessage& cancel) const {
-  auto it = server_keys_.find(inviteKeyFor(cancel));
-  return it == server_keys_.end() ? 0 : it->second;
+  return lookup(server_keys_, inviteKeyFor(cancel));
 }
 
 }  // namespace herald::sip

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/timer_wheel.h"
@@ -109,6 +110,7 @@ class TransactionManager final : private TransactionContext {
 
   size_t serverCount() const { return server_keys_.size(); }
   size_t clientCount() const { return client_keys_.size(); }
+  size_t liveTransactions() const { return live_; }
   const Stats& stats() const { return stats_; }
   uint32_t worker() const { return worker_; }
 
@@ -137,11 +139,24 @@ class TransactionManager final : private TransactionContext {
   uint32_t worker_;
   TransactionUser* user_ = nullptr;
   TimerWheel wheel_;
-  TxId next_id_ = 1;
   uint64_t next_branch_ = 1;
-  std::unordered_map<TxId, Entry> entries_;
-  std::unordered_map<std::string, TxId> server_keys_;
-  std::unordered_map<std::string, TxId> client_keys_;
+  // Keys are indexed by a 64-bit hash; the entry keeps the key to confirm a match.
+  TxId lookup(const std::unordered_map<uint64_t, TxId>& index, const std::string& key) const;
+  static uint64_t hashKey(const std::string& key);
+
+  // Transactions live in a slab: TxId = generation << 32 | index, so a stale id never finds a
+  // reused slot and a lookup by id is one array access.
+  TxId allocate();
+  Entry* entry(TxId id);
+  void release(TxId id);
+
+  std::vector<Entry> slab_;
+  std::vector<uint32_t> slab_generation_;
+  std::vector<uint32_t> slab_free_;
+  size_t live_ = 0;
+  std::unordered_map<uint64_t, TxId> server_keys_;
+  std::unordered_map<uint64_t, TxId> client_keys_;
+  std::string scratch_;  // key being looked up, reused
   Stats stats_;
 };
 

@@ -1,14 +1,20 @@
-// TransportLayer implementation: asio as the reactor (io_context, async_wait, timers, post),
-// the socket calls themselves made directly (recvmmsg/sendmmsg, read/write, SSL_read/SSL_write)
-// so that one wake-up serves many messages.
+// TransportLayer implementation on one Reactor (edge-triggered epoll) per worker, with the
+// socket calls made directly (recvmmsg/sendmmsg, recv/send, SSL_read/SSL_write) so that one
+// wake-up serves many messages.
 //
 // Layout per worker:
-//   Worker { io_context, UdpSocket per UDP listener, Acceptor per TCP/TLS listener,
+//   Worker { Reactor, UdpSocket per UDP listener, Acceptor per TCP/TLS listener,
 //            connections (id -> Connection), inbox (cross-worker hand-off), 10 ms tick }
 // Connection ids carry their worker: id = (worker + 1) << 48 | serial.
 //
-// Every handler of ours ends with Worker::flush(): UDP datagrams queued during the handler go
-// out with one sendmmsg, stream connections written to are written once.
+// After every batch of events the worker flushes: UDP datagrams queued during the batch go out
+// with one sendmmsg per socket, each stream connection written to is written once.
+//
+// Hand-off: a request is handled by the worker that read it unless that worker is saturated
+// (busy at least TransportConfig::spill_load of its time); then requests whose Call-ID hashes
+// elsewhere go to that worker, and the Call-ID is remembered so that retransmissions, ACK and
+// CANCEL follow. Responses go to the worker named in our branch. Below saturation nothing crosses
+// threads.
 
 #include "sip/transport/transport_layer.h"
 
@@ -20,7 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <asio.hpp>
+#include <fcntl.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -35,11 +42,9 @@
 #include "sip/parser/message_editor.h"
 #include "sip/parser/message_parser.h"
 #include "sip/parser/stream_framer.h"
+#include "sip/transport/reactor.h"
 
 namespace herald::sip {
-
-using asio::ip::tcp;
-using asio::ip::udp;
 
 namespace {
 
@@ -48,6 +53,8 @@ thread_local int t_worker = -1;
 constexpr size_t kUdpBatch = 32;
 constexpr size_t kMaxDatagram = 65535;
 constexpr Duration kTick{10};
+// How long a spilled Call-ID keeps following its worker: the life of its transactions.
+constexpr Duration kSpillMemory{40000};
 
 uint32_t connectionWorker(uint64_t id) { return static_cast<uint32_t>((id >> 48) - 1); }
 
@@ -89,25 +96,6 @@ Endpoint fromSockaddr(const sockaddr_storage& ss) {
   return Endpoint();
 }
 
-Endpoint fromAsio(const asio::ip::address& a, uint16_t port) {
-  if (a.is_v4()) return Endpoint::v4(a.to_v4().to_bytes(), port);
-  auto v6 = a.to_v6();
-  if (v6.is_v4_mapped())
-    return Endpoint::v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_bytes(), port);
-  return Endpoint::v6(v6.to_bytes(), port);
-}
-
-asio::ip::address toAsio(const Endpoint& ep) {
-  if (ep.family() == Endpoint::Family::V4) {
-    std::array<uint8_t, 4> b;
-    std::memcpy(b.data(), ep.bytes(), 4);
-    return asio::ip::address_v4(b);
-  }
-  std::array<uint8_t, 16> b;
-  std::memcpy(b.data(), ep.bytes(), 16);
-  return asio::ip::address_v6(b);
-}
-
 bool setReusePort(int fd) {
   int one = 1;
   return ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0;
@@ -129,27 +117,31 @@ struct RegistryKeyHash {
 class Worker;
 
 // ---------------------------------------------------------------------------------------------
-// Stream connection (TCP, TLS). Owned by its worker's map; async operations hold a shared_ptr.
+// Stream connection (TCP, TLS). Owned by its worker's map; a closed one waits in the worker's
+// graveyard until the end of the batch.
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public Reactor::Handler, public std::enable_shared_from_this<Connection> {
  public:
   enum class State { Connecting, Handshaking, Open, Closed };
 
-  Connection(Worker& worker, uint64_t id, Transport transport, tcp::socket socket, bool outbound);
-  ~Connection();
+  Connection(Worker& worker, uint64_t id, Transport transport, int fd, bool outbound);
+  ~Connection() override;
 
   void startAccepted(const Endpoint& remote, const Endpoint& local);
+  // REQUIRES: fd is a fresh non-blocking socket.
   void startOutbound(const Endpoint& remote, const std::string& tls_name);
   // Appends bytes to the write queue; written at the next flush.
   void queue(const SharedBytes& bytes, TxId tx, uint32_t reply_worker);
   void flush();
   void close(const char* why);
+  bool onEvents(uint32_t events) override;
 
   uint64_t id() const { return id_; }
   State state() const { return state_; }
   Transport transport() const { return transport_; }
   const Endpoint& remote() const { return remote_; }
   TimePoint lastActivity() const { return last_activity_; }
+  bool dirty = false;
 
  private:
   struct Pending {
@@ -158,21 +150,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint32_t reply_worker;
   };
 
-  void onConnected(const asio::error_code& ec);
+  void onConnected();
   void beginTls();
   void driveHandshake();
-  void waitReadable();
-  void waitWritable();
-  void onReadable();
+  // Reads what is there; true when stopped early with more to read.
+  bool readSome();
   void processFramer();
-  // Moves out_ bytes to the socket; returns false if the connection was closed.
+  // Moves out_ bytes to the socket; false if the connection closed.
   bool writeSome();
   void failPending();
 
   Worker& worker_;
   uint64_t id_;
   Transport transport_;
-  tcp::socket socket_;
+  int fd_;
   bool outbound_;
   State state_ = State::Connecting;
   SSL* ssl_ = nullptr;
@@ -183,14 +174,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string out_;
   size_t out_head_ = 0;
   std::deque<Pending> pending_;
-  bool read_waiting_ = false;
-  bool write_waiting_ = false;
-  bool tls_read_wants_write_ = false;
-  bool dirty_ = false;
-  asio::steady_timer connect_timer_;
+  bool writable_ = false;  // edge-triggered: the socket accepted all we wrote last time
+  Reactor::TimerId connect_timer_ = 0;
   TimePoint last_activity_;
-
-  friend class Worker;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -207,16 +193,26 @@ struct InboxItem {
   std::function<void()> task;
 };
 
-struct UdpSocket {
-  explicit UdpSocket(asio::io_context& io) : socket(io) {}
-  udp::socket socket;
+struct UdpSocket final : public Reactor::Handler {
+  UdpSocket(Worker& w, int f) : worker(w), fd(f) {}
+  ~UdpSocket() override {
+    if (fd >= 0) ::close(fd);
+  }
+  bool onEvents(uint32_t events) override;
+  Worker& worker;
+  int fd;
   ListenerSpec spec;
-  bool waiting_write = false;
+  bool blocked = false;  // a send hit EAGAIN: wait for EPOLLOUT
 };
 
-struct Acceptor {
-  explicit Acceptor(asio::io_context& io) : acceptor(io) {}
-  tcp::acceptor acceptor;
+struct Acceptor final : public Reactor::Handler {
+  Acceptor(Worker& w, int f) : worker(w), fd(f) {}
+  ~Acceptor() override {
+    if (fd >= 0) ::close(fd);
+  }
+  bool onEvents(uint32_t events) override;
+  Worker& worker;
+  int fd;
   ListenerSpec spec;
 };
 
@@ -269,17 +265,17 @@ class Worker {
   Worker(TransportLayer::Impl& layer, uint32_t index)
       : layer_(layer),
         index_(index),
-        tick_timer_(io_),
-        sweep_timer_(io_),
+        reactor_(layer.clock_),
         recv_buffers_(kUdpBatch * kMaxDatagram) {}
 
   uint32_t index() const { return index_; }
-  asio::io_context& io() { return io_; }
+  Reactor& reactor() { return reactor_; }
   TransportLayer::Impl& layer() { return layer_; }
   const TransportConfig& config() const { return layer_.config_; }
   Counters& counters() { return counters_; }
   TimePoint now() const { return layer_.clock_.now(); }
   void setReceiver(TransportReceiver* r) { receiver_ = r; }
+  uint32_t workers() const { return static_cast<uint32_t>(layer_.workers_.size()); }
 
   Result<void> openListener(const ListenerSpec& spec, ListenerSpec* bound);
   void start();
@@ -287,50 +283,66 @@ class Worker {
 
   // --- called on this worker ---
   void send(const SendTarget& to, const SharedBytes& bytes, TxId tx, uint32_t reply_worker);
-  void deliver(std::unique_ptr<SipMessage> msg, const Origin& origin);
+  // A valid message read here: process it here or hand it to its owner. saturated: the read
+  // batch it came in was full.
+  void dispatch(std::unique_ptr<SipMessage> msg, const Origin& origin, bool saturated);
   void reportError(uint32_t worker, TxId tx);
   void flush();
   void markDirty(Connection* c) {
-    if (!c->dirty_) {
-      c->dirty_ = true;
+    if (!c->dirty) {
+      c->dirty = true;
       dirty_.push_back(c->shared_from_this());
     }
   }
   void adopt(std::shared_ptr<Connection> c) { connections_[c->id()] = std::move(c); }
-  void forget(uint64_t id) { connections_.erase(id); }
+  // Moves a closed connection out of the map; it is destroyed after this batch.
+  void bury(uint64_t id) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    reactor_.forget(it->second.get());
+    graveyard_.push_back(std::move(it->second));
+    connections_.erase(it);
+  }
   uint64_t nextConnectionId() { return (static_cast<uint64_t>(index_) + 1) << 48 | ++conn_serial_; }
-  // Handles one framed message from a stream connection or a datagram.
-  void handleBytes(Buffer buffer, const Origin& origin, bool stream, Connection* conn);
+  // One framed message from a stream connection.
+  void handleStreamMessage(Buffer buffer, const Origin& origin, Connection* conn, bool saturated);
+  bool readUdp(UdpSocket& s);
+  bool acceptSome(Acceptor& a);
+  void replyError(const Buffer& bytes, const ParseError& error, const Origin& origin,
+                  Connection* conn);
 
   // --- any thread ---
   void push(InboxItem item);
 
  private:
   void drainInbox();
-  void waitUdp(UdpSocket& s);
-  void onUdpReadable(UdpSocket& s);
   void flushUdp();
-  void accept(Acceptor& a);
   void tick();
   void sweep();
   void sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx, uint32_t reply_worker);
-  void replyError(const Buffer& bytes, const ParseError& error, const Origin& origin,
-                  Connection* conn);
+  void deliverHere(std::unique_ptr<SipMessage> msg, const Origin& origin);
   UdpSocket* udpFor(Endpoint::Family f);
 
   TransportLayer::Impl& layer_;
   uint32_t index_;
-  asio::io_context io_;
+  Reactor reactor_;
   std::thread thread_;
   TransportReceiver* receiver_ = nullptr;
   std::vector<std::unique_ptr<UdpSocket>> udp_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   std::vector<std::shared_ptr<Connection>> dirty_;
-  asio::steady_timer tick_timer_;
-  asio::steady_timer sweep_timer_;
+  std::vector<std::shared_ptr<Connection>> graveyard_;
   uint64_t conn_serial_ = 0;
   Counters counters_;
+
+  // Call-IDs handed to another worker while saturated: Call-ID -> (worker, expiry).
+  struct Spill {
+    uint32_t worker;
+    TimePoint until;
+  };
+  std::unordered_map<std::string, Spill> spilled_;
+  TimePoint next_spill_purge_{};
 
   // UDP receive: one arena for a recvmmsg batch.
   std::vector<char> recv_buffers_;
@@ -345,10 +357,11 @@ class Worker {
   };
   std::vector<UdpOut> udp_out_;
   std::vector<std::pair<uint32_t, TxId>> errors_;
+  // Hand-offs collected during a batch, pushed once per target at flush.
+  std::vector<std::vector<InboxItem>> outgoing_;
 
   std::mutex inbox_mu_;
   std::vector<InboxItem> inbox_;
-  bool inbox_scheduled_ = false;
   std::vector<InboxItem> draining_;
 };
 
@@ -356,102 +369,87 @@ class Worker {
 // Worker
 
 Result<void> Worker::openListener(const ListenerSpec& spec, ListenerSpec* bound) {
-  asio::error_code ec;
-  auto addr = toAsio(spec.address);
-  if (spec.transport == Transport::Udp) {
-    auto s = std::make_unique<UdpSocket>(io_);
-    s->spec = spec;
-    udp::endpoint ep(addr, spec.address.port());
-    s->socket.open(ep.protocol(), ec);
-    if (!ec && addr.is_v6()) s->socket.set_option(asio::ip::v6_only(true), ec);
-    if (!ec && !setReusePort(s->socket.native_handle())) ec = asio::error::invalid_argument;
-    if (!ec) s->socket.bind(ep, ec);
-    if (ec) {
-      return unexpected(
-          unavailable("cannot bind udp " + spec.address.toString() + ": " + ec.message()));
-    }
-    s->socket.non_blocking(true, ec);
+  int family = spec.address.family() == Endpoint::Family::V4 ? AF_INET : AF_INET6;
+  bool udp = spec.transport == Transport::Udp;
+  int fd = ::socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  auto fail = [&](const char* what) -> Result<void> {
+    std::string err = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return unexpected(unavailable(std::string(what) + " " +
+                                  std::string(transportName(spec.transport)) + " " +
+                                  spec.address.toString() + ": " + err));
+  };
+  if (fd < 0) return fail("cannot open");
+  int one = 1;
+  if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (!udp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (!setReusePort(fd)) return fail("cannot set SO_REUSEPORT on");
+  sockaddr_storage ss;
+  socklen_t len = toSockaddr(spec.address, &ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    return fail(udp ? "cannot bind" : "cannot listen on");
+  }
+  if (!udp && ::listen(fd, 1024) != 0) return fail("cannot listen on");
+  len = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  bound->transport = spec.transport;
+  bound->address = fromSockaddr(ss);
+  if (udp) {
     int size = config().udp_buffer_bytes;
-    ::setsockopt(s->socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    ::setsockopt(s->socket.native_handle(), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-    auto local = s->socket.local_endpoint(ec);
-    bound->transport = spec.transport;
-    bound->address = fromAsio(local.address(), local.port());
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    auto s = std::make_unique<UdpSocket>(*this, fd);
     s->spec = *bound;
     udp_.push_back(std::move(s));
-    return {};
+  } else {
+    auto a = std::make_unique<Acceptor>(*this, fd);
+    a->spec = *bound;
+    acceptors_.push_back(std::move(a));
   }
-  auto a = std::make_unique<Acceptor>(io_);
-  tcp::endpoint ep(addr, spec.address.port());
-  a->acceptor.open(ep.protocol(), ec);
-  if (!ec && addr.is_v6()) a->acceptor.set_option(asio::ip::v6_only(true), ec);
-  if (!ec) a->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec && !setReusePort(a->acceptor.native_handle())) ec = asio::error::invalid_argument;
-  if (!ec) a->acceptor.bind(ep, ec);
-  if (!ec) a->acceptor.listen(1024, ec);
-  if (ec) {
-    return unexpected(unavailable("cannot listen on " + std::string(transportName(spec.transport)) +
-                                  " " + spec.address.toString() + ": " + ec.message()));
-  }
-  a->acceptor.non_blocking(true, ec);
-  auto local = a->acceptor.local_endpoint(ec);
-  bound->transport = spec.transport;
-  bound->address = fromAsio(local.address(), local.port());
-  a->spec = *bound;
-  acceptors_.push_back(std::move(a));
   return {};
 }
 
 void Worker::start() {
+  outgoing_.resize(workers());
   thread_ = std::thread([this] {
     t_worker = static_cast<int>(index_);
-    for (auto& s : udp_) waitUdp(*s);
-    for (auto& a : acceptors_) accept(*a);
+    for (auto& s : udp_) reactor_.add(s->fd, s.get());
+    for (auto& a : acceptors_) reactor_.add(a->fd, a.get());
     tick();
     sweep();
-    auto guard = asio::make_work_guard(io_);
-    io_.run();
+    reactor_.run([this] { drainInbox(); }, [this] { flush(); });
+    // Shutdown on this thread: close everything it owns.
+    std::vector<std::shared_ptr<Connection>> all;
+    for (auto& [id, c] : connections_) all.push_back(c);
+    for (auto& c : all) c->close("shutdown");
+    graveyard_.clear();
+    udp_.clear();
+    acceptors_.clear();
   });
 }
 
 void Worker::stop() {
-  asio::post(io_, [this] {
-    asio::error_code ec;
-    for (auto& s : udp_) s->socket.close(ec);
-    for (auto& a : acceptors_) a->acceptor.close(ec);
-    std::vector<std::shared_ptr<Connection>> all;
-    for (auto& [id, c] : connections_) all.push_back(c);
-    for (auto& c : all) c->close("shutdown");
-    tick_timer_.cancel();
-    sweep_timer_.cancel();
-    io_.stop();
-  });
+  reactor_.stop();
   if (thread_.joinable()) thread_.join();
 }
 
 void Worker::push(InboxItem item) {
-  bool schedule = false;
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
     inbox_.push_back(std::move(item));
-    if (!inbox_scheduled_) {
-      inbox_scheduled_ = true;
-      schedule = true;
-    }
   }
-  if (schedule) asio::post(io_, [this] { drainInbox(); });
+  reactor_.wake();
 }
 
 void Worker::drainInbox() {
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
     draining_.swap(inbox_);
-    inbox_scheduled_ = false;
   }
   for (InboxItem& item : draining_) {
     switch (item.kind) {
       case InboxItem::Kind::Message:
-        if (receiver_ != nullptr) receiver_->onMessage(std::move(item.msg), item.origin);
+        deliverHere(std::move(item.msg), item.origin);
         break;
       case InboxItem::Kind::Send:
         send(item.target, item.bytes, item.tx, item.reply_worker);
@@ -465,7 +463,6 @@ void Worker::drainInbox() {
     }
   }
   draining_.clear();
-  flush();
 }
 
 void Worker::reportError(uint32_t worker, TxId tx) {
@@ -475,10 +472,37 @@ void Worker::reportError(uint32_t worker, TxId tx) {
   errors_.emplace_back(worker, tx);
 }
 
-void Worker::deliver(std::unique_ptr<SipMessage> msg, const Origin& origin) {
-  uint32_t owner = owningWorker(*msg, static_cast<uint32_t>(layer_.workers_.size()));
+void Worker::deliverHere(std::unique_ptr<SipMessage> msg, const Origin& origin) {
+  if (receiver_ != nullptr) receiver_->onMessage(std::move(msg), origin);
+}
+
+void Worker::dispatch(std::unique_ptr<SipMessage> msg, const Origin& origin, bool saturated) {
+  uint32_t n = workers();
+  uint32_t owner = index_;
+  if (n > 1) {
+    if (msg->isResponse()) {
+      owner = owningWorker(*msg, n);
+    } else {
+      auto call_id = msg->callId();
+      std::string_view id = call_id ? *call_id : std::string_view();
+      if (!spilled_.empty()) {
+        auto it = spilled_.find(std::string(id));
+        if (it != spilled_.end()) {
+          owner = it->second.worker;
+          it->second.until = now() + kSpillMemory;
+        }
+      }
+      if (owner == index_ && saturated) {
+        uint32_t hashed = static_cast<uint32_t>(std::hash<std::string_view>{}(id) % n);
+        if (hashed != index_) {
+          owner = hashed;
+          spilled_[std::string(id)] = Spill{owner, now() + kSpillMemory};
+        }
+      }
+    }
+  }
   if (owner == index_) {
-    if (receiver_ != nullptr) receiver_->onMessage(std::move(msg), origin);
+    deliverHere(std::move(msg), origin);
     return;
   }
   counters_.handoffs.fetch_add(1, std::memory_order_relaxed);
@@ -486,7 +510,7 @@ void Worker::deliver(std::unique_ptr<SipMessage> msg, const Origin& origin) {
   item.kind = InboxItem::Kind::Message;
   item.msg = std::move(msg);
   item.origin = origin;
-  layer_.workers_[owner]->push(std::move(item));
+  outgoing_[owner].push_back(std::move(item));
 }
 
 void Worker::replyError(const Buffer& bytes, const ParseError& error, const Origin& origin,
@@ -501,8 +525,7 @@ void Worker::replyError(const Buffer& bytes, const ParseError& error, const Orig
   ResponseSpec spec;
   spec.code = error.status;
   spec.reason = error.reason;
-  std::string reply = buildResponse(*salvaged, spec);
-  auto shared = makeBytes(std::move(reply));
+  auto shared = makeBytes(buildResponse(*salvaged, spec));
   if (conn != nullptr) {
     conn->queue(shared, 0, index_);
     markDirty(conn);
@@ -514,10 +537,10 @@ void Worker::replyError(const Buffer& bytes, const ParseError& error, const Orig
   send(to, shared, 0, index_);
 }
 
-void Worker::handleBytes(Buffer buffer, const Origin& origin, bool stream, Connection* conn) {
+void Worker::handleStreamMessage(Buffer buffer, const Origin& origin, Connection* conn,
+                                 bool saturated) {
   counters_.received.fetch_add(1, std::memory_order_relaxed);
-  auto parsed = stream ? MessageParser::parseStream(std::move(buffer), config().limits)
-                       : MessageParser::parseDatagram(std::move(buffer), config().limits);
+  auto parsed = MessageParser::parseStreamPtr(std::move(buffer), config().limits);
   if (!parsed) {
     // On failure the parser leaves the buffer with us: answer from it.
     counters_.parse_errors.fetch_add(1, std::memory_order_relaxed);
@@ -526,17 +549,17 @@ void Worker::handleBytes(Buffer buffer, const Origin& origin, bool stream, Conne
     replyError(buffer, parsed.error(), origin, conn);
     return;
   }
-  auto valid = validate(*parsed, Validation::Basic);
+  auto valid = validate(**parsed, Validation::Basic);
   if (!valid) {
     counters_.parse_errors.fetch_add(1, std::memory_order_relaxed);
     HLOG_DEBUG(SipTransport, "invalid message from {}: {}", origin.source.toString(),
                valid.error().toString());
-    if (parsed->isRequest()) {
-      replyError(Buffer::copyOf(parsed->bytes()), valid.error(), origin, conn);
+    if ((*parsed)->isRequest()) {
+      replyError(Buffer::copyOf((*parsed)->bytes()), valid.error(), origin, conn);
     }
     return;
   }
-  deliver(std::make_unique<SipMessage>(std::move(*parsed)), origin);
+  dispatch(std::move(*parsed), origin, saturated);
 }
 
 UdpSocket* Worker::udpFor(Endpoint::Family f) {
@@ -546,24 +569,21 @@ UdpSocket* Worker::udpFor(Endpoint::Family f) {
   return nullptr;
 }
 
-void Worker::waitUdp(UdpSocket& s) {
-  s.socket.async_wait(udp::socket::wait_read, [this, &s](const asio::error_code& ec) {
-    if (ec) return;  // closed
-    onUdpReadable(s);
-    flush();
-    waitUdp(s);
-  });
+bool UdpSocket::onEvents(uint32_t events) {
+  if ((events & EPOLLOUT) != 0 && blocked) {
+    blocked = false;  // flush() at the end of the batch sends what is queued
+  }
+  if (events != 0 && (events & (EPOLLIN | EPOLLERR)) == 0) return false;
+  return worker.readUdp(*this);
 }
 
-void Worker::onUdpReadable(UdpSocket& s) {
+bool Worker::readUdp(UdpSocket& s) {
   mmsghdr msgs[kUdpBatch];
   iovec iov[kUdpBatch];
   sockaddr_storage addrs[kUdpBatch];
-  sockaddr_storage local_ss;
-  std::memset(&local_ss, 0, sizeof(local_ss));
-  Endpoint local = s.spec.address;
-  // Bounded: at most 8 batches per wake, so that one flood cannot starve the other sockets.
-  for (int round = 0; round < 8; ++round) {
+  const Endpoint local = s.spec.address;
+  // Bounded: 4 batches per turn, then the other descriptors get theirs.
+  for (int round = 0; round < 4; ++round) {
     for (size_t i = 0; i < kUdpBatch; ++i) {
       iov[i].iov_base = recv_buffers_.data() + i * kMaxDatagram;
       iov[i].iov_len = kMaxDatagram;
@@ -573,8 +593,9 @@ void Worker::onUdpReadable(UdpSocket& s) {
       msgs[i].msg_hdr.msg_name = &addrs[i];
       msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
     }
-    int n = ::recvmmsg(s.socket.native_handle(), msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;
+    int n = ::recvmmsg(s.fd, msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return false;
+    const bool saturated = reactor_.load() >= config().spill_load;
     for (int i = 0; i < n; ++i) {
       std::string_view bytes(static_cast<const char*>(iov[i].iov_base), msgs[i].msg_len);
       // RFC 5626 keep-alives and stray line ends carry nothing to parse.
@@ -582,6 +603,7 @@ void Worker::onUdpReadable(UdpSocket& s) {
         counters_.keepalive_pings.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
+      counters_.received.fetch_add(1, std::memory_order_relaxed);
       Origin origin;
       origin.transport = Transport::Udp;
       origin.source = fromSockaddr(addrs[i]);
@@ -592,27 +614,25 @@ void Worker::onUdpReadable(UdpSocket& s) {
                    ParseError{513, "Message Too Large", ""}, origin, nullptr);
         continue;
       }
-      auto parsed = MessageParser::parseDatagram(Buffer::copyOf(bytes), config().limits);
-      if (!parsed) {
-        counters_.received.fetch_add(1, std::memory_order_relaxed);
+      auto msg = MessageParser::parseDatagramPtr(Buffer::copyOf(bytes), config().limits);
+      if (!msg) {
         counters_.parse_errors.fetch_add(1, std::memory_order_relaxed);
         HLOG_DEBUG(SipTransport, "unparsable datagram from {}: {}", origin.source.toString(),
-                   parsed.error().toString());
-        replyError(Buffer::copyOf(bytes), parsed.error(), origin, nullptr);
+                   msg.error().toString());
+        replyError(Buffer::copyOf(bytes), msg.error(), origin, nullptr);
         continue;
       }
-      // Parsed already: validate and deliver.
-      counters_.received.fetch_add(1, std::memory_order_relaxed);
-      auto valid = validate(*parsed, Validation::Basic);
+      auto valid = validate(**msg, Validation::Basic);
       if (!valid) {
         counters_.parse_errors.fetch_add(1, std::memory_order_relaxed);
-        if (parsed->isRequest()) replyError(Buffer::copyOf(bytes), valid.error(), origin, nullptr);
+        if ((*msg)->isRequest()) replyError(Buffer::copyOf(bytes), valid.error(), origin, nullptr);
         continue;
       }
-      deliver(std::make_unique<SipMessage>(std::move(*parsed)), origin);
+      dispatch(std::move(*msg), origin, saturated);
     }
-    if (n < static_cast<int>(kUdpBatch)) return;
+    if (n < static_cast<int>(kUdpBatch)) return false;
   }
+  return true;  // more may be waiting
 }
 
 void Worker::send(const SendTarget& to, const SharedBytes& bytes, TxId tx, uint32_t reply_worker) {
@@ -646,8 +666,13 @@ void Worker::send(const SendTarget& to, const SharedBytes& bytes, TxId tx, uint3
 void Worker::flushUdp() {
   size_t done = 0;
   while (done < udp_out_.size()) {
-    // One sendmmsg per socket run.
+    // One sendmmsg per run of datagrams for the same socket.
     UdpSocket* s = udp_out_[done].socket;
+    if (s->blocked) {
+      // Wait for EPOLLOUT; keep the rest.
+      udp_out_.erase(udp_out_.begin(), udp_out_.begin() + static_cast<long>(done));
+      return;
+    }
     size_t end = done;
     mmsghdr msgs[64];
     iovec iov[64];
@@ -662,20 +687,11 @@ void Worker::flushUdp() {
       msgs[i].msg_hdr.msg_namelen = udp_out_[end].addr_len;
       ++end;
     }
-    int n = ::sendmmsg(s->socket.native_handle(), msgs, static_cast<unsigned>(end - done),
-                       MSG_DONTWAIT);
+    int n = ::sendmmsg(s->fd, msgs, static_cast<unsigned>(end - done), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        // The socket buffer is full: keep the rest and wait for room.
-        if (!s->waiting_write) {
-          s->waiting_write = true;
-          s->socket.async_wait(udp::socket::wait_write, [this, s](const asio::error_code& ec) {
-            s->waiting_write = false;
-            if (!ec) flush();
-          });
-        }
-        udp_out_.erase(udp_out_.begin(), udp_out_.begin() + static_cast<long>(done));
-        return;
+        s->blocked = true;
+        continue;
       }
       // This datagram failed (unreachable, bad address): report it and go on.
       reportError(udp_out_[done].reply_worker, udp_out_[done].tx);
@@ -689,12 +705,23 @@ void Worker::flushUdp() {
 }
 
 void Worker::flush() {
+  // Hand-offs first, one push per target worker.
+  for (uint32_t w = 0; w < outgoing_.size(); ++w) {
+    if (outgoing_[w].empty()) continue;
+    Worker& target = *layer_.workers_[w];
+    {
+      std::lock_guard<std::mutex> lock(target.inbox_mu_);
+      for (auto& item : outgoing_[w]) target.inbox_.push_back(std::move(item));
+    }
+    outgoing_[w].clear();
+    target.reactor_.wake();
+  }
   if (!udp_out_.empty()) flushUdp();
   while (!dirty_.empty()) {
     std::vector<std::shared_ptr<Connection>> dirty;
     dirty.swap(dirty_);
     for (auto& c : dirty) {
-      c->dirty_ = false;
+      c->dirty = false;
       c->flush();
     }
   }
@@ -708,6 +735,7 @@ void Worker::flush() {
       layer_.workers_[worker]->push(std::move(item));
     }
   }
+  graveyard_.clear();
 }
 
 void Worker::sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx,
@@ -716,7 +744,7 @@ void Worker::sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx,
   if (id == 0 && to.endpoint.valid()) id = layer_.findConnection(to.transport, to.endpoint);
   if (id != 0) {
     uint32_t owner = connectionWorker(id);
-    if (owner != index_ && owner < layer_.workers_.size()) {
+    if (owner != index_ && owner < workers()) {
       InboxItem item;
       item.kind = InboxItem::Kind::Send;
       item.target = to;
@@ -724,7 +752,7 @@ void Worker::sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx,
       item.bytes = bytes;
       item.tx = tx;
       item.reply_worker = reply_worker;
-      layer_.workers_[owner]->push(std::move(item));
+      outgoing_[owner].push_back(std::move(item));
       return;
     }
     auto it = connections_.find(id);
@@ -733,7 +761,7 @@ void Worker::sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx,
       markDirty(it->second.get());
       return;
     }
-    // Gone: open a new connection to the endpoint, if there is one.
+    // Gone: use another connection to the endpoint, or open one.
     if (to.endpoint.valid() && to.connection != 0) {
       uint64_t other = layer_.findConnection(to.transport, to.endpoint);
       if (other != 0 && other != id) {
@@ -761,67 +789,67 @@ void Worker::sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx,
     sendStream(again, bytes, tx, reply_worker);
     return;
   }
-  asio::error_code ec;
-  tcp::socket socket(io_);
-  socket.open(to.endpoint.family() == Endpoint::Family::V4 ? tcp::v4() : tcp::v6(), ec);
-  if (ec) {
+  int family = to.endpoint.family() == Endpoint::Family::V4 ? AF_INET : AF_INET6;
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
     layer_.unregisterConnection(to.transport, to.endpoint, new_id);
     reportError(reply_worker, tx);
     return;
   }
-  auto conn = std::make_shared<Connection>(*this, new_id, to.transport, std::move(socket), true);
+  auto conn = std::make_shared<Connection>(*this, new_id, to.transport, fd, true);
   adopt(conn);
   conn->queue(bytes, tx, reply_worker);
   conn->startOutbound(to.endpoint, to.tls_name);
 }
 
-void Worker::accept(Acceptor& a) {
-  a.acceptor.async_accept([this, &a](const asio::error_code& ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !a.acceptor.is_open()) return;
-    if (!ec) {
-      asio::error_code ignored;
-      auto remote_ep = socket.remote_endpoint(ignored);
-      auto local_ep = socket.local_endpoint(ignored);
-      if (layer_.open_connections_.load() >= config().max_connections) {
-        counters_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-        HLOG_WARN(SipTransport, "connection limit ({}) reached, closing new connection",
-                  config().max_connections);
-        socket.close(ignored);
-      } else {
-        auto conn = std::make_shared<Connection>(*this, nextConnectionId(), a.spec.transport,
-                                                 std::move(socket), false);
-        adopt(conn);
-        Endpoint remote = fromAsio(remote_ep.address(), remote_ep.port());
-        layer_.registerConnection(a.spec.transport, remote, conn->id());
-        conn->startAccepted(remote, fromAsio(local_ep.address(), local_ep.port()));
-      }
+bool Acceptor::onEvents(uint32_t events) {
+  if (events != 0 && (events & EPOLLIN) == 0) return false;
+  return worker.acceptSome(*this);
+}
+
+bool Worker::acceptSome(Acceptor& a) {
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = ::accept4(a.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return false;  // EAGAIN, or a transient error: wait for the next edge
+    if (layer_.open_connections_.load() >= config().max_connections) {
+      counters_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      HLOG_WARN(SipTransport, "connection limit ({}) reached, closing new connection",
+                config().max_connections);
+      ::close(fd);
+      continue;
     }
-    flush();
-    accept(a);
-  });
+    sockaddr_storage local_ss;
+    socklen_t local_len = sizeof(local_ss);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local_ss), &local_len);
+    auto conn =
+        std::make_shared<Connection>(*this, nextConnectionId(), a.spec.transport, fd, false);
+    adopt(conn);
+    Endpoint remote = fromSockaddr(ss);
+    layer_.registerConnection(a.spec.transport, remote, conn->id());
+    conn->startAccepted(remote, fromSockaddr(local_ss));
+  }
+  return true;
 }
 
 void Worker::tick() {
-  tick_timer_.expires_after(std::chrono::milliseconds(kTick.count()));
-  tick_timer_.async_wait([this](const asio::error_code& ec) {
-    if (ec) return;
+  reactor_.addTimer(kTick, [this] {
     if (receiver_ != nullptr) receiver_->onTick(now());
-    flush();
     tick();
   });
 }
 
 void Worker::sweep() {
-  sweep_timer_.expires_after(std::chrono::seconds(1));
-  sweep_timer_.async_wait([this](const asio::error_code& ec) {
-    if (ec) return;
-    TimePoint limit = now() - config().idle_timeout;
+  reactor_.addTimer(Duration(1000), [this] {
+    TimePoint t = now();
+    TimePoint limit = t - config().idle_timeout;
     std::vector<std::shared_ptr<Connection>> idle;
     for (auto& [id, c] : connections_) {
       if (c->lastActivity() < limit) idle.push_back(c);
     }
     for (auto& c : idle) c->close("idle timeout");
-    flush();
+    std::erase_if(spilled_, [t](const auto& e) { return e.second.until < t; });
     sweep();
   });
 }
@@ -829,37 +857,36 @@ void Worker::sweep() {
 // ---------------------------------------------------------------------------------------------
 // Connection
 
-Connection::Connection(Worker& worker, uint64_t id, Transport transport, tcp::socket socket,
-                       bool outbound)
+Connection::Connection(Worker& worker, uint64_t id, Transport transport, int fd, bool outbound)
     : worker_(worker),
       id_(id),
       transport_(transport),
-      socket_(std::move(socket)),
+      fd_(fd),
       outbound_(outbound),
       framer_(worker.config().limits),
-      connect_timer_(worker.io()),
       last_activity_(worker.now()) {
   worker_.layer().open_connections_.fetch_add(1);
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 Connection::~Connection() {
   if (ssl_ != nullptr) SSL_free(ssl_);
+  if (fd_ >= 0) ::close(fd_);
   worker_.layer().open_connections_.fetch_sub(1);
 }
 
 void Connection::startAccepted(const Endpoint& remote, const Endpoint& local) {
   remote_ = remote;
   local_ = local;
-  asio::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(tcp::no_delay(true), ec);
   HLOG_DEBUG(SipTransport, "accepted {} connection {} from {}", transportName(transport_), id_,
              remote_.toString());
+  worker_.reactor().add(fd_, this);
   if (transport_ == Transport::Tls) {
     beginTls();
   } else {
     state_ = State::Open;
-    waitReadable();
+    writable_ = true;
   }
 }
 
@@ -867,41 +894,71 @@ void Connection::startOutbound(const Endpoint& remote, const std::string& tls_na
   remote_ = remote;
   tls_name_ = tls_name;
   state_ = State::Connecting;
-  connect_timer_.expires_after(std::chrono::milliseconds(worker_.config().connect_timeout.count()));
-  connect_timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
-    if (ec) return;
-    if (self->state_ == State::Connecting || self->state_ == State::Handshaking) {
+  std::weak_ptr<Connection> weak = shared_from_this();
+  connect_timer_ = worker_.reactor().addTimer(worker_.config().connect_timeout, [weak] {
+    auto self = weak.lock();
+    if (self && (self->state_ == State::Connecting || self->state_ == State::Handshaking)) {
+      self->connect_timer_ = 0;
       self->close("connect timeout");
-      self->worker_.flush();
     }
   });
-  socket_.async_connect(tcp::endpoint(toAsio(remote), remote.port()),
-                        [self = shared_from_this()](const asio::error_code& ec) {
-                          self->onConnected(ec);
-                          self->worker_.flush();
-                        });
+  sockaddr_storage ss;
+  socklen_t len = toSockaddr(remote, &ss);
+  worker_.reactor().add(fd_, this);
+  int r = ::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len);
+  if (r == 0) {
+    onConnected();
+  } else if (errno != EINPROGRESS) {
+    HLOG_DEBUG(SipTransport, "connect to {} failed: {}", remote_.toString(), std::strerror(errno));
+    close("connect failed");
+  }
+  // else: EPOLLOUT tells when the connection is up.
 }
 
-void Connection::onConnected(const asio::error_code& ec) {
-  if (state_ == State::Closed) return;
-  if (ec) {
-    HLOG_DEBUG(SipTransport, "connect to {} failed: {}", remote_.toString(), ec.message());
-    close("connect failed");
-    return;
-  }
-  asio::error_code ignored;
-  socket_.non_blocking(true, ignored);
-  socket_.set_option(tcp::no_delay(true), ignored);
-  auto local = socket_.local_endpoint(ignored);
-  local_ = fromAsio(local.address(), local.port());
+void Connection::onConnected() {
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  local_ = fromSockaddr(ss);
+  writable_ = true;
   if (transport_ == Transport::Tls) {
     beginTls();
     return;
   }
-  connect_timer_.cancel();
+  if (connect_timer_ != 0) worker_.reactor().cancelTimer(connect_timer_);
+  connect_timer_ = 0;
   state_ = State::Open;
   worker_.markDirty(this);
-  waitReadable();
+}
+
+bool Connection::onEvents(uint32_t events) {
+  auto self = shared_from_this();  // closing inside must not destroy us mid-call
+  if (state_ == State::Closed) return false;
+  if (state_ == State::Connecting) {
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return false;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      HLOG_DEBUG(SipTransport, "connect to {} failed: {}", remote_.toString(), std::strerror(err));
+      close("connect failed");
+      return false;
+    }
+    onConnected();
+    if (state_ != State::Handshaking) return false;
+  }
+  if (state_ == State::Handshaking) {
+    driveHandshake();
+    return false;
+  }
+  if ((events & EPOLLOUT) != 0) {
+    writable_ = true;
+    if (out_head_ < out_.size()) writeSome();
+  }
+  if (events == 0 || (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    return readSome();
+  }
+  return false;
 }
 
 void Connection::beginTls() {
@@ -911,7 +968,7 @@ void Connection::beginTls() {
     return;
   }
   ssl_ = SSL_new(ctx);
-  SSL_set_fd(ssl_, socket_.native_handle());
+  SSL_set_fd(ssl_, fd_);
   if (outbound_) {
     SSL_set_connect_state(ssl_);
     std::string name = tls_name_.empty() ? remote_.address() : tls_name_;
@@ -940,45 +997,26 @@ void Connection::driveHandshake() {
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
-    connect_timer_.cancel();
+    if (connect_timer_ != 0) worker_.reactor().cancelTimer(connect_timer_);
+    connect_timer_ = 0;
     state_ = State::Open;
     HLOG_DEBUG(SipTransport, "TLS {} with {} ({}, {})", outbound_ ? "connected" : "accepted",
                remote_.toString(), SSL_get_version(ssl_), SSL_get_cipher(ssl_));
+    writable_ = true;
     worker_.markDirty(this);
-    waitReadable();
+    readSome();  // application data may have come with the last handshake flight
     return;
   }
   int err = SSL_get_error(ssl_, r);
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-    auto what = err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
-    socket_.async_wait(what, [self = shared_from_this()](const asio::error_code& ec) {
-      if (ec || self->state_ != State::Handshaking) return;
-      self->driveHandshake();
-      self->worker_.flush();
-    });
-    return;
-  }
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;  // next edge
   std::string why = takeOpenSslErrors();
   HLOG_INFO(SipTransport, "TLS handshake with {} failed: {}", remote_.toString(), why);
   close("TLS handshake failed");
 }
 
-void Connection::waitReadable() {
-  if (read_waiting_ || state_ != State::Open) return;
-  read_waiting_ = true;
-  socket_.async_wait(tcp::socket::wait_read,
-                     [self = shared_from_this()](const asio::error_code& ec) {
-                       self->read_waiting_ = false;
-                       if (ec || self->state_ != State::Open) return;
-                       self->onReadable();
-                       self->worker_.flush();
-                       self->waitReadable();
-                     });
-}
-
-void Connection::onReadable() {
+bool Connection::readSome() {
   last_activity_ = worker_.now();
-  // Bounded per wake: 16 reads of up to 64 KiB.
+  // Bounded per turn: 16 reads of up to 64 KiB.
   for (int round = 0; round < 16 && state_ == State::Open; ++round) {
     auto space = framer_.prepare(64 * 1024);
     ssize_t n;
@@ -988,35 +1026,29 @@ void Connection::onReadable() {
       if (r <= 0) {
         framer_.commit(0);
         int err = SSL_get_error(ssl_, r);
-        if (err == SSL_ERROR_WANT_READ) break;
-        if (err == SSL_ERROR_WANT_WRITE) {
-          waitWritable();
-          break;
-        }
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return false;
         close(err == SSL_ERROR_ZERO_RETURN ? "closed by peer" : "TLS read error");
-        return;
+        return false;
       }
       n = r;
     } else {
-      n = ::recv(socket_.native_handle(), space.data(), space.size(), MSG_DONTWAIT);
+      n = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
       if (n < 0) {
         framer_.commit(0);
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
         close("read error");
-        return;
+        return false;
       }
       if (n == 0) {
         framer_.commit(0);
         close("closed by peer");
-        return;
+        return false;
       }
     }
     framer_.commit(static_cast<size_t>(n));
     processFramer();
-    if (static_cast<size_t>(n) < space.size() && (ssl_ == nullptr || SSL_pending(ssl_) == 0)) {
-      break;
-    }
   }
+  return state_ == State::Open;  // stopped early: more may be waiting
 }
 
 void Connection::processFramer() {
@@ -1033,21 +1065,21 @@ void Connection::processFramer() {
         worker_.markDirty(this);
         break;
       }
-      case StreamFramer::Kind::Error: {
+      case StreamFramer::Kind::Error:
         worker_.counters().parse_errors.fetch_add(1, std::memory_order_relaxed);
         HLOG_INFO(SipTransport, "framing error from {}: {}; closing", remote_.toString(),
                   item.error.toString());
         // RFC 4475 ncl/mcl01: the stream cannot be resynchronised; close it.
         close("framing error");
         return;
-      }
       case StreamFramer::Kind::Message: {
         Origin origin;
         origin.transport = transport_;
         origin.source = remote_;
         origin.local = local_;
         origin.connection = id_;
-        worker_.handleBytes(std::move(item.message), origin, true, this);
+        worker_.handleStreamMessage(std::move(item.message), origin, this,
+                                    worker_.reactor().load() >= worker_.config().spill_load);
         break;
       }
     }
@@ -1072,7 +1104,7 @@ void Connection::queue(const SharedBytes& bytes, TxId tx, uint32_t reply_worker)
 }
 
 void Connection::flush() {
-  if (state_ != State::Open || write_waiting_) return;
+  if (state_ != State::Open || !writable_) return;
   if (out_head_ < out_.size()) writeSome();
 }
 
@@ -1087,7 +1119,7 @@ bool Connection::writeSome() {
       if (r <= 0) {
         int err = SSL_get_error(ssl_, r);
         if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-          waitWritable();
+          writable_ = false;  // EPOLLOUT (or input) resumes
           return true;
         }
         close("TLS write error");
@@ -1095,10 +1127,10 @@ bool Connection::writeSome() {
       }
       n = r;
     } else {
-      n = ::send(socket_.native_handle(), data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      n = ::send(fd_, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          waitWritable();
+          writable_ = false;
           return true;
         }
         close("write error");
@@ -1112,27 +1144,10 @@ bool Connection::writeSome() {
       pending_.pop_front();
     }
   }
-  // All written: reset the buffer.
   out_.clear();
   out_head_ = 0;
-  for (auto& p : pending_) p.end = 0;
   pending_.clear();
   return true;
-}
-
-void Connection::waitWritable() {
-  if (write_waiting_) return;
-  write_waiting_ = true;
-  socket_.async_wait(tcp::socket::wait_write,
-                     [self = shared_from_this()](const asio::error_code& ec) {
-                       self->write_waiting_ = false;
-                       if (ec || self->state_ != State::Open) return;
-                       if (self->writeSome() && self->ssl_ != nullptr) {
-                         // A TLS read may have been waiting for this write (renegotiation).
-                         self->onReadable();
-                       }
-                       self->worker_.flush();
-                     });
 }
 
 void Connection::failPending() {
@@ -1148,15 +1163,14 @@ void Connection::close(const char* why) {
              remote_.toString(), why);
   state_ = State::Closed;
   failPending();
-  asio::error_code ec;
-  connect_timer_.cancel();
+  if (connect_timer_ != 0) worker_.reactor().cancelTimer(connect_timer_);
+  connect_timer_ = 0;
   if (ssl_ != nullptr) SSL_shutdown(ssl_);
-  socket_.close(ec);
+  worker_.reactor().remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
   worker_.layer().unregisterConnection(transport_, remote_, id_);
-  // Keep this object alive until pending handlers have run.
-  auto self = shared_from_this();
-  worker_.forget(id_);
-  asio::post(worker_.io(), [self] {});
+  worker_.bury(id_);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1164,7 +1178,7 @@ void Connection::close(const char* why) {
 
 TransportLayer::TransportLayer(TransportConfig config, const Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(config), clock)) {
-  // Writes to a closed peer must fail with EPIPE, not kill the process.
+  // Writes to a closed peer must fail with EPIPE, not kill the process (TLS writes use write()).
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, nullptr);

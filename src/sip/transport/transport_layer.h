@@ -2,12 +2,13 @@
 
 // TransportLayer: SIP over UDP, TCP and TLS (RFC 3261 §18) on N worker threads.
 //
-// Each worker has its own event loop (asio io_context), its own SO_REUSEPORT socket per
-// listener, the connections accepted or opened on it, and a 10 ms tick. A message is read,
-// framed, parsed and validated by the worker that owns the socket or connection, then handed
-// to the worker that owns its transaction: a request goes to hash(Call-ID) % N, a response to
-// the worker named in its branch (TransactionManager::workerOfBranch). So one busy UDP flow or
-// TCP connection still uses every core. Malformed requests are answered (400, 505, 513...) and
+// Each worker has its own event loop (an edge-triggered epoll Reactor), its own SO_REUSEPORT
+// socket per listener, the connections accepted or opened on it, and a 10 ms tick. A message is
+// read, framed, parsed and validated by the worker that owns the socket or connection, and
+// handled there while that worker has time; once it is saturated, requests go to the worker
+// that hash(Call-ID) names (and that Call-ID keeps going there), so one busy UDP flow or TCP
+// connection still uses every core. A response goes to the worker named in its branch
+// (TransactionManager::workerOfBranch). Malformed requests are answered (400, 505, 513...) and
 // malformed responses dropped here, before any hand-off.
 //
 //   TransportLayer transport(config, clock);
@@ -17,7 +18,7 @@
 //   ...
 //   transport.stop();
 //
-// This header keeps asio and OpenSSL out of its includers (pimpl).
+// This header keeps the reactor and OpenSSL's SSL objects out of its includers (pimpl).
 
 #include <cstdint>
 #include <functional>
@@ -57,6 +58,9 @@ struct TransportConfig {
   size_t max_write_queue_bytes = 4 * 1024 * 1024;
   // Default: 4 MiB. SO_RCVBUF/SO_SNDBUF of UDP sockets (the kernel caps it at rmem_max).
   int udp_buffer_bytes = 4 * 1024 * 1024;
+  // Default: 0.7. A worker busy this share of its time hands requests to the other workers
+  // (by Call-ID); below it, everything read on a worker is handled there. 0: always spread.
+  double spill_load = 0.7;
 };
 
 // Per-worker receiver of what the transport delivers. Every call runs on that worker.
