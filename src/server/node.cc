@@ -33,6 +33,10 @@ class WorkerStack final : public sip::TransportReceiver {
     }
   }
   void onTransportError(sip::TxId tx) override { tm_.onTransportError(tx); }
+  std::string describe() const {
+    return "transactions " + std::to_string(tm_.liveTransactions()) + ", proxy contexts " +
+           std::to_string(proxy_.activeContexts());
+  }
   void onTick(TimePoint now) override {
     tm_.advance(now);
     proxy_.onTick(now);
@@ -63,7 +67,7 @@ struct Node::Impl {
   registrar::RegistrarConfig registrar_config;
   sip::TimerConfig timers;
   std::unique_ptr<sip::TransportLayer> transport;
-  std::vector<std::unique_ptr<WorkerStack>> stacks;
+  std::vector<std::unique_ptr<sip::TransportReceiver>> stacks;
   std::string hostname;
 };
 
@@ -223,6 +227,10 @@ void Node::stop() {
               st.received, st.sent, st.parse_errors, st.handoffs, st.send_failures,
               st.keepalive_pings);
     impl_->transport->stop();
+    for (size_t w = 0; w < impl_->stacks.size(); ++w) {
+      HLOG_INFO(Server, "worker {}: {}", w,
+                static_cast<WorkerStack*>(impl_->stacks[w].get())->describe());
+    }
   }
   if (impl_->store) impl_->store->stop();
   impl_.reset();
