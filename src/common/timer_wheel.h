@@ -98,6 +98,8 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
       fire(payload);
     }
   }
+  // The slot of the tick [current_, current_ + tick) is looked at on every call until that
+  // tick has passed, so a deadline later in the tick than `now` is not skipped.
   while (current_ <= now) {
     std::vector<TimerId>& slot = slots_[slotOf(current_)];
     due_.clear();
@@ -108,7 +110,7 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
       if (e->deadline <= now && e->deadline < current_ + tick_) {
         due_.emplace_back(e->deadline, slot[i]);
       } else {
-        slot[keep++] = slot[i];  // a later round of the wheel
+        slot[keep++] = slot[i];  // later in this tick, or a later round of the wheel
       }
     }
     slot.resize(keep);
@@ -120,6 +122,7 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
       release(id);
       fire(payload);
     }
+    if (current_ + tick_ > now) break;  // this tick is not over yet
     current_ += tick_;
   }
 }

@@ -78,3 +78,34 @@ TEST_F(TimerWheelTest, PastDeadlinesFireOnTheNextAdvance) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+// Regression: a deadline later in the current tick than `now` was skipped for a whole turn of
+// the wheel when advance() was called at unaligned times (found by an integration test: UDP
+// retransmissions stopped).
+TEST(TimerWheelUnalignedTest, DeadlinesLaterInTheCurrentTickStillFire) {
+  FakeClock clock;
+  TimerWheel wheel(clock.now(), Duration(10), 64);
+  std::vector<int> fired;
+  auto advance = [&](int ms) {
+    clock.advance(Duration(ms));
+    wheel.advance(clock.now(), [&](const TimerWheel::Payload& p) {
+      fired.push_back(static_cast<int>(p.owner));
+    });
+  };
+  advance(3);
+  wheel.schedule(clock.now() + Duration(502), {1, 0});  // deadline 505, inside tick [500, 510)
+  advance(500);                                         // now 503: not yet
+  EXPECT_TRUE(fired.empty());
+  advance(2);  // now 505
+  EXPECT_EQ(fired, std::vector<int>{1});
+  // Irregular calls, as a real event loop makes them.
+  wheel.schedule(clock.now() + Duration(1000), {2, 0});
+  for (int i = 0; i < 150; ++i) advance(7);
+  EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+}
+
+}  // namespace
+}  // namespace herald

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -271,13 +272,35 @@ void readRegistrar(Reader& r, const toml::table& root, Config* c) {
   const toml::table* t = r.table(root, "", "registrar");
   if (t == nullptr) return;
   r.checkKeys(*t, "registrar",
-              {"min_expires", "max_expires", "default_expires", "max_contacts", "nonce_ttl"});
+              {"min_expires", "max_expires", "default_expires", "max_contacts", "nonce_ttl",
+               "digest_algorithms"});
   auto& g = c->registrar;
   r.integer(*t, "registrar", "min_expires", 1, 86400, &g.min_expires);
   r.integer(*t, "registrar", "max_expires", 1, 604800, &g.max_expires);
   r.integer(*t, "registrar", "default_expires", 1, 604800, &g.default_expires);
   r.integer(*t, "registrar", "max_contacts", 1, 1000, &g.max_contacts);
   r.integer(*t, "registrar", "nonce_ttl", 10, 86400, &g.nonce_ttl_s);
+  if (const toml::node* a = t->get("digest_algorithms")) {
+    std::vector<std::string> algorithms;
+    bool ok = a->is_array() && !a->as_array()->empty();
+    if (ok) {
+      for (const toml::node& e : *a->as_array()) {
+        auto v = e.value<std::string>();
+        if (!e.is_string() || (*v != "SHA-256" && *v != "MD5") ||
+            std::find(algorithms.begin(), algorithms.end(), *v) != algorithms.end()) {
+          ok = false;
+          break;
+        }
+        algorithms.push_back(*v);
+      }
+    }
+    if (ok) {
+      g.digest_algorithms = algorithms;
+    } else {
+      r.error("registrar.digest_algorithms", a,
+              "must be a non-empty list of distinct \"SHA-256\" and \"MD5\"");
+    }
+  }
   if (g.max_expires < g.min_expires) {
     r.error("registrar.max_expires", t->get("max_expires"), "must not be below min_expires");
   }

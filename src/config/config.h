@@ -76,6 +76,8 @@ struct RegistrarSettings {
   uint32_t default_expires = 3600;  // Default: 3600 s.
   uint32_t max_contacts = 32;       // Default: 32 per address-of-record.
   uint32_t nonce_ttl_s = 300;       // Default: 300 s. Digest nonce lifetime.
+  // Default: ["SHA-256", "MD5"]. Digest algorithms offered, most preferred first.
+  std::vector<std::string> digest_algorithms{"SHA-256", "MD5"};
 };
 
 struct TlsConfig {

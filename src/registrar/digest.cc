@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "sip/message/chars.h"
@@ -143,6 +144,10 @@ DigestAuthenticator::Check DigestAuthenticator::verify(const sip::SipMessage& ms
       }
     }
     if (!sip::chars::iequals(qop->unquotedValue(), "auth")) return result;
+    if (std::find(config_.algorithms.begin(), config_.algorithms.end(), algorithm) ==
+        config_.algorithms.end()) {
+      return result;  // an algorithm this node does not offer
+    }
     std::string nonce_text = nonce->unquotedValue();
     NonceState state = checkNonce(nonce_text);
     if (state == NonceState::Bad) return result;
@@ -182,7 +187,8 @@ std::string DigestAuthenticator::challenge(sip::HeaderId header, std::string_vie
   std::string name(sip::headerName(header));
   std::string nonce = newNonce();
   std::string out;
-  for (const char* algorithm : {"SHA-256", "MD5"}) {
+  for (DigestAlgorithm a : config_.algorithms) {
+    const char* algorithm = a == DigestAlgorithm::Sha256 ? "SHA-256" : "MD5";
     out += name;
     out += ": Digest realm=\"";
     out += realm;

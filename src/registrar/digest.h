@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "registrar/user_directory.h"
@@ -33,6 +34,8 @@ std::string computeHa1(DigestAlgorithm a, std::string_view username, std::string
 struct DigestConfig {
   // Default: 300 s. How long a nonce may be used.
   Duration nonce_ttl{300000};
+  // Default: SHA-256 then MD5. The challenges offered, most preferred first (RFC 8760 §2.4).
+  std::vector<DigestAlgorithm> algorithms{DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
 };
 
 class DigestAuthenticator {
@@ -48,7 +51,7 @@ class DigestAuthenticator {
   // Verifies the credentials for `realm` in the Authorization or Proxy-Authorization headers.
   Check verify(const sip::SipMessage& msg, sip::HeaderId credentials, std::string_view realm,
                const UserDirectory& users);
-  // "WWW-Authenticate: Digest ...\r\n" lines (SHA-256 first, then MD5) for a 401/407.
+  // "WWW-Authenticate: Digest ...\r\n" lines, one per configured algorithm, for a 401/407.
   std::string challenge(sip::HeaderId header, std::string_view realm, bool stale);
   std::string newNonce();
 

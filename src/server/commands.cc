@@ -120,12 +120,15 @@ std::optional<Address> parseAddress(const std::string& text, std::string* why) {
     *why = "'" + a.domain + "' is not a domain name";
     return std::nullopt;
   }
+  // The user part as a SIP URI writes it; %HH escapes stand for any other octet.
   if (a.user.size() > 128 ||
-      !sip::chars::allOf(a.user, sip::chars::kUnreserved | sip::chars::kUserExtra, false)) {
+      !sip::chars::allOf(a.user, sip::chars::kUnreserved | sip::chars::kUserExtra, true)) {
     *why = "'" + a.user +
-           "' is not a valid user name (letters, digits and - _ . ! ~ * ' ( ) & = + $ , ; ? /)";
+           "' is not a valid user name (letters, digits, - _ . ! ~ * ' ( ) & = + $ , ; ? / and "
+           "%HH escapes)";
     return std::nullopt;
   }
+  a.user = sip::unescape(a.user);
   return a;
 }
 
@@ -192,7 +195,7 @@ int runUserAdd(const std::filesystem::path& config_path, const std::string& addr
     err << "user add: " << added.error().detail << "\n";
     return 1;
   }
-  out << "added " << a->user << "@" << a->domain << "\n";
+  out << "added " << address << "\n";
   return 0;
 }
 

@@ -170,8 +170,14 @@ Result<void> Node::start() {
   for (const auto& d : n.policy.domains) HLOG_INFO(Server, "local domain {}", d);
   for (const auto& t : config_.sip.trusted_sources) HLOG_INFO(Server, "trusted source {}", t);
 
-  n.auth = std::make_unique<registrar::DigestAuthenticator>(
-      n.clock, registrar::DigestConfig{Duration(config_.registrar.nonce_ttl_s * 1000LL)});
+  registrar::DigestConfig digest;
+  digest.nonce_ttl = Duration(config_.registrar.nonce_ttl_s * 1000LL);
+  digest.algorithms.clear();
+  for (const auto& a : config_.registrar.digest_algorithms) {
+    digest.algorithms.push_back(a == "MD5" ? registrar::DigestAlgorithm::Md5
+                                           : registrar::DigestAlgorithm::Sha256);
+  }
+  n.auth = std::make_unique<registrar::DigestAuthenticator>(n.clock, digest);
   n.registrar_config =
       registrar::RegistrarConfig{config_.registrar.min_expires, config_.registrar.max_expires,
                                  config_.registrar.default_expires, config_.registrar.max_contacts};

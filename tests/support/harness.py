@@ -1,0 +1,99 @@
+"""Starts and stops Herald nodes for integration tests: a temporary data folder, listeners on
+127.0.0.1 with ports chosen by the kernel (read back from the node's log), users created with
+the herald CLI, and clean shutdown (SIGTERM) or a crash (SIGKILL)."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+HERALD = os.environ.get("HERALD_BINARY", "build/herald")
+
+
+class Node:
+    def __init__(self, domains=("example.com",), extra="", trusted=(), transports=("udp", "tcp", "tls"),
+                 workers=2, log_level="info"):
+        self.dir = tempfile.mkdtemp(prefix="herald-it-")
+        self.config = os.path.join(self.dir, "node.toml")
+        self.log_path = os.path.join(self.dir, "node.log")
+        self.proc = None
+        self.ports = {}
+        listen = "".join('[[sip.listen]]\ntransport = "%s"\naddress = "127.0.0.1"\nport = 0\n' % t
+                         for t in transports)
+        with open(self.config, "w") as f:
+            f.write('[node]\nname = "it"\ndata_dir = "data"\n[log]\nlevel = "%s"\n' % log_level)
+            f.write("[sip]\ndomains = [%s]\nworkers = %d\nhostname = \"127.0.0.1\"\n" % (
+                ", ".join('"%s"' % d for d in domains), workers))
+            if trusted:
+                f.write("trusted_sources = [%s]\n" % ", ".join('"%s"' % t for t in trusted))
+            f.write(listen)
+            f.write(extra)
+
+    def cli(self, *args, stdin=None):
+        return subprocess.run([HERALD, *args, "-c", self.config], input=stdin, capture_output=True,
+                              text=True, timeout=30)
+
+    def add_user(self, address, password):
+        r = self.cli("user", "add", address, "--password", password)
+        if r.returncode != 0:
+            raise RuntimeError("user add failed: " + r.stderr)
+
+    def start(self, timeout=15):
+        offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([HERALD, "serve", "--config", self.config], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(self.log_path) as f:
+                f.seek(offset)
+                text = f.read()
+            if "running; stop with" in text:
+                first = not self.ports
+                self.ports = {t: int(p) for t, p in
+                              re.findall(r"SIP listening on (udp|tcp|tls) 127\.0\.0\.1:(\d+)", text)}
+                if first:
+                    # A restart binds the same ports, as a real node does.
+                    with open(self.config) as f:
+                        cfg = f.read()
+                    for t, p in self.ports.items():
+                        cfg = cfg.replace('transport = "%s"\naddress = "127.0.0.1"\nport = 0' % t,
+                                          'transport = "%s"\naddress = "127.0.0.1"\nport = %d' % (t, p))
+                    with open(self.config, "w") as f:
+                        f.write(cfg)
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError("herald exited:\n" + text)
+            time.sleep(0.05)
+        raise RuntimeError("herald did not start:\n" + open(self.log_path).read())
+
+    def addr(self, transport="udp"):
+        return ("127.0.0.1", self.ports[transport])
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        code = self.proc.returncode if self.proc else 0
+        self.proc = None
+        return code
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=20)
+        self.proc = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        return open(self.log_path).read()
+
+    def cleanup(self):
+        if self.proc:
+            self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
