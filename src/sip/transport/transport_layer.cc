@@ -368,9 +368,36 @@ class Worker {
 // ---------------------------------------------------------------------------------------------
 // Worker
 
+// SO_REUSEPORT lets any socket of the same user with the option share the port, so a second
+// Herald started on the same address would silently take half the traffic. Before the first
+// worker binds, a probe without SO_REUSEPORT makes sure nobody holds the port.
+Result<void> probePortFree(const ListenerSpec& spec) {
+  if (spec.address.port() == 0) return {};
+  int family = spec.address.family() == Endpoint::Family::V4 ? AF_INET : AF_INET6;
+  bool udp = spec.transport == Transport::Udp;
+  int fd = ::socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  int one = 1;
+  if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (!udp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_storage ss;
+  socklen_t len = toSockaddr(spec.address, &ss);
+  int r = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  int err = errno;
+  ::close(fd);
+  if (r != 0) {
+    return unexpected(unavailable(std::string(udp ? "cannot bind " : "cannot listen on ") +
+                                  std::string(transportName(spec.transport)) + " " +
+                                  spec.address.toString() + ": " + std::strerror(err) +
+                                  " (another process holds the port)"));
+  }
+  return {};
+}
+
 Result<void> Worker::openListener(const ListenerSpec& spec, ListenerSpec* bound) {
   int family = spec.address.family() == Endpoint::Family::V4 ? AF_INET : AF_INET6;
   bool udp = spec.transport == Transport::Udp;
+  if (index_ == 0) HERALD_TRY(probePortFree(spec));
   int fd = ::socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   auto fail = [&](const char* what) -> Result<void> {
     std::string err = std::strerror(errno);

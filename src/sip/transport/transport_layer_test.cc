@@ -356,6 +356,20 @@ TEST_F(TransportTest, PortInUseIsReported) {
   ::close(holder);
 }
 
+TEST_F(TransportTest, ASecondNodeCannotShareTheListeningPorts) {
+  // SO_REUSEPORT would let a second process share the port; Herald refuses instead.
+  startLayer(false);
+  for (Transport t : {Transport::Udp, Transport::Tcp}) {
+    TransportConfig cfg;
+    cfg.workers = 2;
+    cfg.listeners = {{t, *Endpoint::parse("127.0.0.1:" + std::to_string(port(t)))}};
+    TransportLayer second(cfg, SystemClock::instance());
+    auto r = second.bind();
+    ASSERT_FALSE(r) << static_cast<int>(t);
+    EXPECT_NE(r.error().detail.find("another process holds the port"), std::string::npos);
+  }
+}
+
 TEST_F(TransportTest, TicksRunOnEveryWorker) {
   startLayer(false);
   std::this_thread::sleep_for(100ms);
