@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -129,6 +130,12 @@ class SipMessage {
     return {};
   }
 
+  // RFC 3261 §18.2.1 / RFC 3581: the top via-parm as responses and forwarded copies must carry
+  // it, with received/rport filled in by the server that read the request
+  // (`annotateReceivedFrom` in sip/parser); empty when the Via needs no change.
+  std::string_view topViaRewrite() const { return top_via_rewrite_; }
+  void setTopViaRewrite(std::string via_parm) { top_via_rewrite_ = std::move(via_parm); }
+
   // Typed access, parsed on first call and cached. An error names the header ("Bad Via").
   ParseResult<const Uri*> requestUri() const;  // REQUIRES: isRequest()
   ParseResult<std::span<const Via>> vias() const;
@@ -178,6 +185,7 @@ class SipMessage {
                                                   Lazy<std::vector<NameAddr>>& cache) const;
 
   Buffer buffer_;
+  std::string top_via_rewrite_;
   uint32_t begin_ = 0;
   uint32_t end_ = 0;
   uint32_t start_line_size_ = 0;

@@ -1,6 +1,9 @@
 #include "sip/parser/message_editor.h"
 
 #include <algorithm>
+#include <string>
+
+#include "sip/message/chars.h"
 
 namespace herald::sip {
 namespace {
@@ -10,6 +13,14 @@ size_t offsetIn(const SipMessage& msg, std::string_view view) {
 }
 
 }  // namespace
+
+MessageEditor::MessageEditor(const SipMessage& msg) : msg_(&msg) {
+  if (!msg.topViaRewrite().empty()) {
+    if (auto via = msg.topVia()) {
+      record(offsetIn(msg, (*via)->raw), (*via)->raw.size(), msg.topViaRewrite());
+    }
+  }
+}
 
 void MessageEditor::record(size_t offset, size_t remove, std::string_view text) {
   edits_.push_back(Edit{static_cast<uint32_t>(offset), static_cast<uint32_t>(remove),
@@ -193,9 +204,26 @@ std::string buildResponse(const SipMessage& request, const ResponseSpec& spec) {
   out.append(spec.reason);
   out.append("\r\n");
   const std::string_view buf = request.buffer();
+  bool top_via = true;
   for (const HeaderField& h : request.headers()) {
     switch (h.id) {
       case HeaderId::Via:
+        if (top_via && !request.topViaRewrite().empty()) {
+          // The line of the top via-parm, with that via-parm replaced.
+          auto via = request.topVia();
+          if (via) {
+            size_t at = offsetIn(request, (*via)->raw);
+            out.append(buf.substr(h.offset, at - h.offset));
+            out.append(request.topViaRewrite());
+            size_t rest = at + (*via)->raw.size();
+            out.append(buf.substr(rest, h.offset + h.length - rest));
+            top_via = false;
+            break;
+          }
+        }
+        top_via = false;
+        out.append(buf.substr(h.offset, h.length));
+        break;
       case HeaderId::From:
       case HeaderId::CallId:
       case HeaderId::CSeq:
@@ -283,6 +311,49 @@ std::string buildCancel(const SipMessage& request) {
   out.reserve(request.bytes().size());
   appendAckOrCancelHead(request, "CANCEL", toValue(request), &out);
   return out;
+}
+
+bool annotateReceivedFrom(SipMessage& request, const Endpoint& source) {
+  auto top = request.topVia();
+  if (!top) return false;
+  const Via& via = **top;
+  const bool set_rport = via.rport_requested && !via.rport.has_value();
+  bool add_received = set_rport;
+  if (!add_received) {
+    // A name, or an address other than the one the packet came from.
+    auto sent_by = via.host_kind == HostKind::IPv4 || via.host_kind == HostKind::IPv6
+                       ? Endpoint::fromAddress(via.host, source.port())
+                       : std::nullopt;
+    add_received = !sent_by || !(*sent_by == source);
+  }
+  if (!add_received) return false;
+  const std::string address = source.address();
+  if (!set_rport && via.received == address) return false;  // already says so
+
+  // sent-protocol and sent-by as written, then the parameters without the ones we set.
+  std::string out(
+      via.params.empty()
+          ? via.raw
+          : via.raw.substr(0, static_cast<size_t>(via.params.raw().data() - via.raw.data())));
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
+  for (const Param& p : via.params) {
+    if (chars::iequals(p.name, "received")) continue;
+    if (set_rport && chars::iequals(p.name, "rport")) continue;
+    out.push_back(';');
+    out.append(p.name);
+    if (p.has_value) {
+      out.push_back('=');
+      out.append(p.value);
+    }
+  }
+  out.append(";received=");
+  out.append(address);
+  if (set_rport) {
+    out.append(";rport=");
+    out.append(std::to_string(source.port()));
+  }
+  request.setTopViaRewrite(std::move(out));
+  return true;
 }
 
 }  // namespace herald::sip

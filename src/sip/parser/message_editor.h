@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/inet.h"
 #include "sip/message/parse_error.h"
 #include "sip/message/sip_message.h"
 
@@ -25,7 +26,8 @@ namespace herald::sip {
 
 class MessageEditor {
  public:
-  explicit MessageEditor(const SipMessage& msg) : msg_(&msg) {}
+  // A request whose top Via has a rewrite (received/rport) is forwarded with it.
+  explicit MessageEditor(const SipMessage& msg);
 
   // Request only: replaces the Request-URI.
   void setRequestUri(std::string_view uri);
@@ -90,6 +92,13 @@ struct ResponseSpec {
 };
 
 std::string buildResponse(const SipMessage& request, const ResponseSpec& spec);
+
+// RFC 3261 §18.2.1 and RFC 3581 §4, for a request read from `source`: when the top Via's
+// sent-by is not the source address (or is a name), or asks for rport, records the top
+// via-parm with received=<source address> and rport=<source port> added (SipMessage::
+// setTopViaRewrite), for responses and forwarded copies. Returns whether it did. A request
+// whose Via does not parse is left alone (validation answers it).
+bool annotateReceivedFrom(SipMessage& request, const Endpoint& source);
 
 // The ACK a client transaction sends for a 3xx-6xx response to its INVITE (RFC 3261
 // §17.1.1.3): Request-URI, Call-ID, From, CSeq number and the top Via of the request, the To of

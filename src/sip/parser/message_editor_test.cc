@@ -161,6 +161,70 @@ TEST(MessageEditorTest, BuildsResponses) {
 namespace herald::sip {
 namespace {
 
+// The top Via of kRequest (p1.example.org, a name) as a request from `via` arriving from
+// `source`.
+SipMessage requestWithVia(std::string_view via) {
+  std::string text = kRequest;
+  size_t b = text.find("Via: ") + 5;
+  size_t e = text.find(", SIP/2.0/UDP ua.example.org");
+  text.replace(b, e - b, via);
+  return parseOk(text);
+}
+
+TEST(ReceivedTest, AddsReceivedAndRportAndCarriesThemIntoResponsesAndForwards) {
+  SipMessage msg = requestWithVia("SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;rport");
+  ASSERT_TRUE(annotateReceivedFrom(msg, *Endpoint::parse("192.0.2.9:40000")));
+  EXPECT_EQ(msg.topViaRewrite(),
+            "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;received=192.0.2.9;rport=40000");
+  ResponseSpec spec;
+  std::string resp = buildResponse(msg, spec);
+  EXPECT_NE(resp.find("Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;received=192.0.2.9;"
+                      "rport=40000, SIP/2.0/UDP ua.example.org;branch=z9hG4bKua\r\n"),
+            std::string::npos)
+      << resp;
+  auto parsed = MessageParser::parseDatagram(Buffer::copyOf(resp));
+  ASSERT_TRUE(parsed);
+  ASSERT_TRUE(validate(*parsed, Validation::Full));
+  EXPECT_EQ((*(*parsed).topVia())->rport, 40000);
+
+  MessageEditor ed(msg);
+  ed.pushVia("SIP/2.0/UDP proxy.example.com;branch=z9hG4bKx");
+  std::string fwd = ed.build();
+  EXPECT_NE(fwd.find("Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKx\r\n"
+                     "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;received=192.0.2.9;"
+                     "rport=40000, SIP/2.0/UDP ua.example.org;branch=z9hG4bKua\r\n"),
+            std::string::npos)
+      << fwd;
+}
+
+TEST(ReceivedTest, SentByNameGetsReceived) {
+  SipMessage msg = requestWithVia("SIP/2.0/TCP ua.example.net ;branch=z9hG4bKa ; x");
+  ASSERT_TRUE(annotateReceivedFrom(msg, *Endpoint::parse("192.0.2.9:5060")));
+  EXPECT_EQ(msg.topViaRewrite(), "SIP/2.0/TCP ua.example.net;branch=z9hG4bKa;x;received=192.0.2.9");
+}
+
+TEST(ReceivedTest, MatchingSentByWithoutRportIsLeftAlone) {
+  SipMessage msg = requestWithVia("SIP/2.0/UDP 192.0.2.9:5070;branch=z9hG4bKa");
+  // The port does not matter for received (§18.2.1 compares the address).
+  EXPECT_FALSE(annotateReceivedFrom(msg, *Endpoint::parse("192.0.2.9:5060")));
+  EXPECT_TRUE(msg.topViaRewrite().empty());
+  EXPECT_EQ(MessageEditor(msg).build(), std::string(msg.buffer()));
+  // A received that already names the source is left too.
+  SipMessage named = requestWithVia("SIP/2.0/UDP a.example;branch=z9hG4bKa;received=192.0.2.9");
+  EXPECT_FALSE(annotateReceivedFrom(named, *Endpoint::parse("192.0.2.9:5060")));
+}
+
+TEST(ReceivedTest, ReplacesAWrongReceivedAndHandlesIpv6) {
+  SipMessage msg =
+      requestWithVia("SIP/2.0/UDP [2001:db8::1]:5060;received=10.1.1.1;branch=z9hG4bKa;rport");
+  ASSERT_TRUE(annotateReceivedFrom(msg, *Endpoint::parse("[2001:db8::2]:6000")));
+  EXPECT_EQ(msg.topViaRewrite(),
+            "SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKa;received=2001:db8::2;rport=6000");
+  // The same address written differently is the same address.
+  SipMessage same = requestWithVia("SIP/2.0/UDP [2001:DB8:0::1];branch=z9hG4bKa");
+  EXPECT_FALSE(annotateReceivedFrom(same, *Endpoint::parse("[2001:db8::1]:5060")));
+}
+
 TEST(MessageBuildersTest, AckAndCancelCopyTheRightHeaders) {
   SipMessage invite = parseOk(
       "INVITE sip:bob@192.0.2.4 SIP/2.0\r\nVia: SIP/2.0/UDP herald;branch=z9hG4bKh1\r\n"

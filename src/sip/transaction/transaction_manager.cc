@@ -151,6 +151,8 @@ SendTarget TransactionManager::responseTarget(const SipMessage& request, const O
 }
 
 void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, const Origin& origin) {
+  // received/rport in the top Via of our responses and of what the TU forwards.
+  annotateReceivedFrom(*request, origin.source);
   serverTransactionKey(*request, &scratch_);
   if (request->method() == Method::Ack) {
     TxId id = lookup(server_keys_, scratch_);
