@@ -152,15 +152,31 @@ Result<void> Node::start() {
     store_worker->submit([aor, rows](store::Store& s) { return s.replaceBindings(aor, rows); },
                          std::move(done));
   });
-  // Users edited by the CLI while the node runs: reload when the store changes.
+  // Every second on the store thread: reload users edited by the CLI while the node runs
+  // (the store's data version moves), and every minute drop expired bindings from memory and
+  // disk (lookups already skip them; this bounds what unrefreshed registrations hold).
   auto last_version = std::make_shared<int64_t>(-1);
+  auto ticks = std::make_shared<uint32_t>(0);
   registrar::UserDirectory* directory = &n.users;
-  n.store->setPeriodic(std::chrono::seconds(1), [last_version, directory](store::Store& s) {
+  registrar::LocationService* location = &n.location;
+  const Clock* clock = &n.clock;
+  n.store->setPeriodic(std::chrono::seconds(1), [=](store::Store& s) {
     int64_t v = s.dataVersion();
     if (*last_version != -1 && v != *last_version) {
       if (auto list = s.listUsers()) directory->replace(*list);
     }
     *last_version = v;
+    if (++*ticks % 60 == 0) {
+      int64_t now = clock->unixSeconds();
+      size_t in_memory = location->purge(now);
+      auto on_disk = s.deleteExpiredBindings(now);
+      if (!on_disk) {
+        HLOG_WARN(Server, "cannot delete expired bindings: {}", on_disk.error().toString());
+      } else if (in_memory > 0 || *on_disk > 0) {
+        HLOG_DEBUG(Server, "expired bindings removed: {} in memory, {} stored", in_memory,
+                   *on_disk);
+      }
+    }
   });
   n.store->start();
 

@@ -1,5 +1,7 @@
 #include "store/database.h"
 
+#include <algorithm>
+
 namespace herald::store {
 
 Statement& Statement::operator=(Statement&& o) noexcept {
@@ -135,6 +137,15 @@ Result<void> Database::migrate(std::span<const Migration> migrations) {
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))"));
   int current = schemaVersion();
+  int known = 0;
+  for (const Migration& m : migrations) known = std::max(known, m.version);
+  if (!migrations.empty() && current > known) {
+    // Written by a newer Herald: running an older one on it could lose data.
+    return unexpected(
+        Error{ErrorCode::FailedPrecondition, "database schema version " + std::to_string(current) +
+                                                 " is newer than this Herald knows (" +
+                                                 std::to_string(known) + "); upgrade Herald"});
+  }
   for (const Migration& m : migrations) {
     if (m.version <= current) continue;
     auto r = transaction([&]() -> Result<void> {

@@ -139,6 +139,13 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  Result<int64_t> deleteExpiredBindings(int64_t now) override {
+    Statement st = db_->prepare("DELETE FROM bindings WHERE expires_at <= ?1");
+    st.bind(1, now);
+    HERALD_TRY(st.run());
+    return db_->changes();
+  }
+
   Result<int64_t> addOfflineMessage(const OfflineMessage& m) override {
     Statement st = db_->prepare(
         "INSERT INTO offline_messages (recipient, sender, content_type, body, received_at) "

@@ -70,6 +70,8 @@ class Store {
   // Replaces all bindings of one AOR (empty: removes them).
   [[nodiscard]] virtual Result<void> replaceBindings(const std::string& aor,
                                                      const std::vector<BindingRecord>& b) = 0;
+  // Deletes every binding expired at `now`; returns how many.
+  [[nodiscard]] virtual Result<int64_t> deleteExpiredBindings(int64_t now) = 0;
 
   [[nodiscard]] virtual Result<int64_t> addOfflineMessage(const OfflineMessage& m) = 0;
   [[nodiscard]] virtual Result<std::vector<OfflineMessage>> offlineMessagesFor(

@@ -49,6 +49,19 @@ TEST_F(StoreTest, MigratesOnceAndKeepsData) {
   EXPECT_EQ((*users)[0].username, "alice");
 }
 
+TEST_F(StoreTest, RefusesADatabaseFromANewerHerald) {
+  { auto s = open(); }
+  {
+    auto db = Database::open(dir_ / "herald.db", {});
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("INSERT INTO schema_migrations(version) VALUES (99)"));
+  }
+  auto s = openSqliteStore(dir_ / "herald.db");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::FailedPrecondition);
+  EXPECT_NE(s.error().detail.find("newer"), std::string::npos) << s.error().detail;
+}
+
 TEST_F(StoreTest, Users) {
   auto s = open();
   auto a = s->addUser(user("alice"));
@@ -83,6 +96,11 @@ TEST_F(StoreTest, BindingsReplaceAndExpire) {
   ASSERT_TRUE(s->replaceBindings(b.aor, {b, c}));
   EXPECT_EQ(s->loadBindings(0)->size(), 2u);
   EXPECT_EQ(s->loadBindings(1500)->size(), 1u);
+  auto purged = s->deleteExpiredBindings(1500);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1);
+  EXPECT_EQ(s->loadBindings(0)->size(), 1u);
+  EXPECT_EQ(*s->deleteExpiredBindings(1500), 0);
   ASSERT_TRUE(s->replaceBindings(b.aor, {c}));
   EXPECT_EQ(s->loadBindings(0)->size(), 1u);
   ASSERT_TRUE(s->replaceBindings(b.aor, {}));
