@@ -21,10 +21,13 @@ SHARED = os.environ.get("HERALD_SHARED", os.path.join(os.path.dirname(__file__),
                                                       "shared"))
 
 
-class LocalMessagingTest(unittest.TestCase):
+class SharedNodeTest(unittest.TestCase):
+    """One node for the whole class, with users alice and bob of example.com."""
+    NODE_ARGS = {}
+
     @classmethod
     def setUpClass(cls):
-        cls.node = Node()
+        cls.node = Node(**cls.NODE_ARGS)
         cls.node.add_user("alice@example.com", "alice-secret")
         cls.node.add_user("bob@example.com", "bob-secret")
         cls.node.start()
@@ -34,6 +37,9 @@ class LocalMessagingTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.node.stop()
         cls.node.cleanup()
+
+
+class LocalMessagingTest(SharedNodeTest):
 
     def ua(self, user, password, transport):
         ua = UA(user, password, "example.com", self.node.addr(transport), transport=transport,
@@ -64,6 +70,8 @@ class LocalMessagingTest(unittest.TestCase):
         self.assertEqual(alice.register(), 200)
         resp = alice.request("REGISTER", "sip:example.com", "<sip:alice@example.com>", [])
         self.assertEqual(resp.code, 200)
+        # RFC 3581: our Via asked for rport; the answer says where it came from.
+        self.assertIn(";received=127.0.0.1;rport=%d" % alice.local[1], resp.get("via"))
         self.assertTrue(any("expires=" in c for c in resp.all("contact")), resp.all("contact"))
         # Too short: 423 with Min-Expires.
         resp = alice.request("REGISTER", "sip:example.com", "<sip:alice@example.com>",
@@ -110,6 +118,45 @@ class LocalMessagingTest(unittest.TestCase):
         self.assertTrue(bob1.wait_received(1) and bob2.wait_received(1))
         self.assertEqual(bob1.register(expires=0), 200)
         self.assertEqual(bob2.register(expires=0), 200)
+
+
+class Ipv6Test(SharedNodeTest):
+    """Listeners on ::1 beside 127.0.0.1: clients on either family reach each other."""
+    NODE_ARGS = {"ipv6": True}
+
+    def ua(self, user, password, transport, v6):
+        server = self.node.addr6(transport) if v6 else self.node.addr(transport)
+        ua = UA(user, password, "example.com", server, transport=transport,
+                cafile=self.ca if transport == "tls" else None)
+        self.addCleanup(ua.close)
+        return ua
+
+    def test_listens_on_both_families(self):
+        self.assertEqual(sorted(self.node.ports6), ["tcp", "tls", "udp"])
+
+    def test_message_between_ipv6_clients_on_each_transport(self):
+        for transport in ("udp", "tcp", "tls"):
+            with self.subTest(transport=transport):
+                bob = self.ua("bob", "bob-secret", transport, v6=True)
+                alice = self.ua("alice", "alice-secret", transport, v6=True)
+                self.assertEqual(bob.register(), 200)
+                self.assertEqual(alice.register(), 200)
+                self.assertEqual(alice.message("sip:bob@example.com", "v6 " + transport), 200)
+                self.assertTrue(bob.wait_received(1))
+                self.assertEqual(bob.received[-1].body.decode(), "v6 " + transport)
+                # Our Via on the forwarded request names the IPv6 listener, in brackets.
+                self.assertIn("[::1]", bob.received[-1].get("via"))
+                self.assertEqual(bob.register(expires=0), 200)
+
+    def test_message_across_families(self):
+        bob = self.ua("bob", "bob-secret", "udp", v6=True)      # bob on IPv6 UDP
+        alice = self.ua("alice", "alice-secret", "tcp", v6=False)  # alice on IPv4 TCP
+        self.assertEqual(bob.register(), 200)
+        self.assertEqual(alice.register(), 200)
+        self.assertEqual(alice.message("sip:bob@example.com", "4 to 6"), 200)
+        self.assertTrue(bob.wait_received(1))
+        self.assertEqual(bob.received[-1].body.decode(), "4 to 6")
+        self.assertEqual(bob.register(expires=0), 200)
 
 
 class StoreAndForwardTest(unittest.TestCase):

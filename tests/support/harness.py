@@ -15,14 +15,18 @@ HERALD = os.environ.get("HERALD_BINARY", "build/herald")
 
 class Node:
     def __init__(self, domains=("example.com",), extra="", trusted=(), transports=("udp", "tcp", "tls"),
-                 workers=2, log_level="info"):
+                 workers=2, log_level="info", ipv6=False):
         self.dir = tempfile.mkdtemp(prefix="herald-it-")
         self.config = os.path.join(self.dir, "node.toml")
         self.log_path = os.path.join(self.dir, "node.log")
         self.proc = None
         self.ports = {}
+        self.ports6 = {}  # listeners on ::1 when ipv6
         listen = "".join('[[sip.listen]]\ntransport = "%s"\naddress = "127.0.0.1"\nport = 0\n' % t
                          for t in transports)
+        if ipv6:
+            listen += "".join('[[sip.listen]]\ntransport = "%s"\naddress = "::1"\nport = 0\n' % t
+                              for t in transports)
         with open(self.config, "w") as f:
             f.write('[node]\nname = "it"\ndata_dir = "data"\n[log]\nlevel = "%s"\n' % log_level)
             f.write("[sip]\ndomains = [%s]\nworkers = %d\nhostname = \"127.0.0.1\"\n" % (
@@ -55,6 +59,8 @@ class Node:
                 first = not self.ports
                 self.ports = {t: int(p) for t, p in
                               re.findall(r"SIP listening on (udp|tcp|tls) 127\.0\.0\.1:(\d+)", text)}
+                self.ports6 = {t: int(p) for t, p in
+                               re.findall(r"SIP listening on (udp|tcp|tls) \[::1\]:(\d+)", text)}
                 if first:
                     # A restart binds the same ports, as a real node does.
                     with open(self.config) as f:
@@ -72,6 +78,9 @@ class Node:
 
     def addr(self, transport="udp"):
         return ("127.0.0.1", self.ports[transport])
+
+    def addr6(self, transport="udp"):
+        return ("::1", self.ports6[transport])
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

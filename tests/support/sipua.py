@@ -72,8 +72,11 @@ class UA:
         self.closed = False
         self._lock = threading.Lock()
         self._buffer = b""
+        if ":" in server[0] and local_host == "127.0.0.1":
+            local_host = "::1"
         if transport == "udp":
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            family = socket.AF_INET6 if ":" in local_host else socket.AF_INET
+            self.sock = socket.socket(family, socket.SOCK_DGRAM)
             self.sock.bind((local_host, 0))
         else:
             raw = socket.create_connection(server, timeout=5)
@@ -85,8 +88,11 @@ class UA:
                 raw = ctx.wrap_socket(raw, server_hostname=server[0])
             self.sock = raw
             self.sock.settimeout(None)
-        self.local = self.sock.getsockname()
-        self.contact = "<sip:%s@%s:%d;transport=%s>" % (user, self.local[0], self.local[1], transport)
+        self.local = self.sock.getsockname()[:2]
+        # The host as it appears in a SIP URI or Via: IPv6 references in brackets.
+        self.local_host = "[%s]" % self.local[0] if ":" in self.local[0] else self.local[0]
+        self.contact = "<sip:%s@%s:%d;transport=%s>" % (user, self.local_host, self.local[1],
+                                                        transport)
         self._thread = threading.Thread(target=self._reader, daemon=True)
         self._thread.start()
 
@@ -155,7 +161,7 @@ class UA:
 
     def _via(self):
         return "SIP/2.0/%s %s:%d;branch=z9hG4bK%s;rport" % (
-            self.transport.upper(), self.local[0], self.local[1], _rand(12))
+            self.transport.upper(), self.local_host, self.local[1], _rand(12))
 
     def build(self, method, uri, to, extra=None, body=b"", content_type=None, call_id=None,
               from_tag=None):
