@@ -93,10 +93,12 @@ std::string request(int i, std::string_view transport = "UDP") {
 
 class TransportTest : public ::testing::Test {
  protected:
-  void startLayer(bool echo, TlsSettings tls = {}, double spill_load = 0.7) {
+  void startLayer(bool echo, TlsSettings tls = {}, double spill_load = 0.7,
+                  size_t max_write_queue_bytes = TransportConfig{}.max_write_queue_bytes) {
     TransportConfig cfg;
     cfg.workers = 2;
     cfg.spill_load = spill_load;
+    cfg.max_write_queue_bytes = max_write_queue_bytes;
     cfg.listeners = {{Transport::Udp, *Endpoint::parse("127.0.0.1:0")},
                      {Transport::Tcp, *Endpoint::parse("127.0.0.1:0")}};
     if (!tls.certificate.empty()) {
@@ -277,6 +279,44 @@ TEST_F(TransportTest, TcpFramingErrorClosesTheConnection) {
   char c;
   EXPECT_EQ(::recv(fd, &c, 1, 0), 0) << "closed by the server";
   ::close(fd);
+}
+
+TEST_F(TransportTest, APeerThatDoesNotReadIsCutOffAndTheNodeKeepsServing) {
+  // Regression: the back-pressure close inside a send used a map entry it had just erased.
+  startLayer(true, {}, 0.7, 16 * 1024);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port(Transport::Tcp));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  // Pipeline requests and never read the answers until the node hangs up.
+  bool cut_off = false;
+  for (int i = 0; i < 200000 && !cut_off; i += 100) {
+    std::string chunk;
+    for (int j = i; j < i + 100; ++j) chunk += request(j, "TCP");
+    for (size_t sent = 0; sent < chunk.size();) {
+      ssize_t n = ::send(fd, chunk.data() + sent, chunk.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) {
+        cut_off = true;
+        break;
+      }
+      sent += static_cast<size_t>(n);
+    }
+  }
+  EXPECT_TRUE(cut_off) << "the node never disconnected a peer that does not read";
+  EXPECT_GT(total(), 0u);
+  ::close(fd);
+  // The node still answers others.
+  int other = tcpConnect(port(Transport::Tcp));
+  std::string one = request(1, "TCP");
+  ::send(other, one.data(), one.size(), MSG_NOSIGNAL);
+  EXPECT_NE(recvSome(other, 14).find("SIP/2.0 200 OK"), std::string::npos);
+  ::close(other);
 }
 
 TEST_F(TransportTest, OutboundTcpConnectionsAreOpenedAndReused) {
