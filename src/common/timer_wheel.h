@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -77,7 +78,7 @@ class TimerWheel {
   Duration tick_;
   TimePoint current_;  // start of the next tick to process
   std::vector<std::vector<TimerId>> slots_;
-  std::vector<Entry> entries_;
+  std::deque<Entry> entries_;  // grows without moving live timers
   std::vector<uint32_t> free_;
   size_t live_ = 0;
   std::vector<std::pair<TimePoint, TimerId>> due_;  // scratch

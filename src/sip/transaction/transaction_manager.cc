@@ -21,7 +21,6 @@ TransactionManager::TransactionManager(const Clock& clock, const TimerConfig& ti
       wheel_(clock.now(), Duration(10)) {
   server_keys_.reserve(1 << 14);
   client_keys_.reserve(1 << 14);
-  slab_.reserve(1 << 15);
 }
 
 TxId TransactionManager::allocate() {
