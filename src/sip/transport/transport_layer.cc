@@ -341,13 +341,17 @@ class Worker {
   uint64_t conn_serial_ = 0;
   Counters counters_;
 
-  // Call-IDs handed to another worker while saturated: Call-ID -> (worker, expiry).
+  // Call-IDs handed to another worker while saturated: hash of the Call-ID -> (worker, expiry).
   struct Spill {
     uint32_t worker;
     TimePoint until;
   };
-  std::unordered_map<std::string, Spill> spilled_;
-  TimePoint next_spill_purge_{};
+  // Keyed by a 64-bit hash of the Call-ID: no allocation per lookup, and two Call-IDs that
+  // collide only share a worker. spill_order_ holds keys in the order their memory ends, so
+  // expiry is amortised O(1) per entry instead of a scan of the whole map.
+  std::unordered_map<uint64_t, Spill> spilled_;
+  std::deque<std::pair<uint64_t, TimePoint>> spill_order_;
+  void purgeSpills(TimePoint t);
 
   // UDP receive: one arena for a recvmmsg batch.
   std::vector<char> recv_buffers_;
@@ -517,18 +521,21 @@ void Worker::dispatch(std::unique_ptr<SipMessage> msg, const Origin& origin, boo
     } else {
       auto call_id = msg->callId();
       std::string_view id = call_id ? *call_id : std::string_view();
+      const uint64_t key = std::hash<std::string_view>{}(id);
       if (!spilled_.empty()) {
-        auto it = spilled_.find(std::string(id));
+        auto it = spilled_.find(key);
         if (it != spilled_.end()) {
           owner = it->second.worker;
           it->second.until = now() + kSpillMemory;
         }
       }
       if (owner == index_ && saturated) {
-        uint32_t hashed = static_cast<uint32_t>(std::hash<std::string_view>{}(id) % n);
+        uint32_t hashed = static_cast<uint32_t>(key % n);
         if (hashed != index_) {
           owner = hashed;
-          spilled_[std::string(id)] = Spill{owner, now() + kSpillMemory};
+          TimePoint until = now() + kSpillMemory;
+          spilled_[key] = Spill{owner, until};
+          spill_order_.emplace_back(key, until);
         }
       }
     }
@@ -876,9 +883,26 @@ bool Worker::acceptSome(Acceptor& a) {
 
 void Worker::tick() {
   reactor_.addTimer(kTick, [this] {
-    if (receiver_ != nullptr) receiver_->onTick(now());
+    TimePoint t = now();
+    if (receiver_ != nullptr) receiver_->onTick(t);
+    purgeSpills(t);
     tick();
   });
+}
+
+void Worker::purgeSpills(TimePoint t) {
+  // Each tick forgets what expired since the last: a few entries, never a scan of the map.
+  while (!spill_order_.empty() && spill_order_.front().second < t) {
+    auto [key, queued_until] = spill_order_.front();
+    spill_order_.pop_front();
+    auto it = spilled_.find(key);
+    if (it == spilled_.end()) continue;
+    if (it->second.until < t) {
+      spilled_.erase(it);
+    } else if (it->second.until != queued_until) {
+      spill_order_.emplace_back(key, it->second.until);  // used since: look again then
+    }
+  }
 }
 
 void Worker::sweep() {
@@ -890,7 +914,6 @@ void Worker::sweep() {
       if (c->lastActivity() < limit) idle.push_back(c);
     }
     for (auto& c : idle) c->close("idle timeout");
-    std::erase_if(spilled_, [t](const auto& e) { return e.second.until < t; });
     sweep();
   });
 }
