@@ -16,6 +16,12 @@ packages=(
   openssl procps sip-tester python3
 )
 
+# --bench: also what bench/sip-relay.sh runs against (Kamailio, its TLS and SQLite modules), and
+# tcpdump for bench/wire_latency.py.
+if [[ ${1:-} == --bench ]]; then
+  packages+=(kamailio kamailio-tls-modules kamailio-sqlite-modules sqlite3 iproute2 tcpdump)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -35,4 +41,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ ${1:-} == --bench ]] && command -v systemctl >/dev/null; then
+  # The package may enable Kamailio as a service on all interfaces: the benchmark starts its own.
+  "${sudo[@]}" systemctl disable --now kamailio >/dev/null 2>&1 || true
+fi
 echo "install-deps: done"
