@@ -521,7 +521,8 @@ void Worker::dispatch(std::unique_ptr<SipMessage> msg, const Origin& origin, boo
     } else {
       auto call_id = msg->callId();
       std::string_view id = call_id ? *call_id : std::string_view();
-      const uint64_t key = std::hash<std::string_view>{}(id);
+      const bool spilling = saturated || !spilled_.empty();
+      const uint64_t key = spilling ? std::hash<std::string_view>{}(id) : 0;
       if (!spilled_.empty()) {
         auto it = spilled_.find(key);
         if (it != spilled_.end()) {
@@ -803,10 +804,11 @@ void Worker::sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx,
     }
     auto it = connections_.find(id);
     if (it != connections_.end() && it->second->state() != Connection::State::Closed) {
-      // queue() may close the connection (back-pressure), which erases it from the map.
-      std::shared_ptr<Connection> conn = it->second;
+      // queue() may close the connection (back-pressure), which erases the map entry; the
+      // connection itself lives in the graveyard until the end of the batch.
+      Connection* conn = it->second.get();
       conn->queue(bytes, tx, reply_worker);
-      markDirty(conn.get());
+      markDirty(conn);
       return;
     }
     // Gone: use another connection to the endpoint, or open one.
