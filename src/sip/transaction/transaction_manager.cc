@@ -43,12 +43,18 @@ TransactionManager::Entry* TransactionManager::entry(TxId id) {
     return nullptr;
   }
   Entry& e = slab_[index];
-  return e.server || e.client ? &e : nullptr;
+  return e.server.has_value() || e.client.has_value() ? &e : nullptr;
 }
 
 void TransactionManager::release(TxId id) {
   uint32_t index = static_cast<uint32_t>(id);
-  slab_[index] = Entry{};
+  Entry& e = slab_[index];
+  e.server.reset();
+  e.client.reset();
+  e.key.clear();  // keeps its capacity for the next transaction in this slot
+  e.key_hash = 0;
+  e.cookie = 0;
+  e.cancel_pending = false;
   ++slab_generation_[index];
   slab_free_.push_back(index);
   --live_;
@@ -63,7 +69,7 @@ uint64_t TransactionManager::hashKey(const std::string& key) {
   return h;
 }
 
-TxId TransactionManager::lookup(const std::unordered_map<uint64_t, TxId>& index,
+TxId TransactionManager::lookup(const KeyIndex& index,
                                 const std::string& key) const {
   auto it = index.find(hashKey(key));
   if (it == index.end()) return 0;
@@ -172,10 +178,11 @@ void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, con
   }
   TxId id = allocate();
   Entry& e = slab_[static_cast<uint32_t>(id)];
-  e.server = std::make_unique<ServerTransaction>(id, request->method() == Method::Invite,
-                                                 responseTarget(*request, origin), timers_);
+  e.server.emplace(id, request->method() == Method::Invite, responseTarget(*request, origin),
+                   timers_);
   e.key = scratch_;
-  server_keys_[hashKey(e.key)] = id;
+  e.key_hash = hashKey(e.key);
+  server_keys_[e.key_hash] = id;
   ++stats_.server_created;
   if (user_ != nullptr) user_->onRequest(id, std::move(request), origin);
 }
@@ -252,7 +259,7 @@ void TransactionManager::reap(TxId id) {
   Entry* e = entry(id);
   if (e == nullptr) return;
   auto& index = e->server ? server_keys_ : client_keys_;
-  auto k = index.find(hashKey(e->key));
+  auto k = index.find(e->key_hash);
   if (k != index.end() && k->second == id) index.erase(k);
   release(id);
 }
@@ -276,12 +283,12 @@ TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,
   std::string_view method_name = methodName(method);
   e.key = clientTransactionKey(branch, method_name.empty() ? "UNKNOWN" : method_name);
   e.cookie = cookie;
-  e.client =
-      std::make_unique<ClientTransaction>(id, to, std::move(request), std::move(invite), timers_);
+  e.client.emplace(id, to, std::move(request), std::move(invite), timers_);
   if (method == Method::Invite && !e.client->isInvite()) {
     HERALD_BUG("INVITE request bytes do not parse");
   }
-  client_keys_[hashKey(e.key)] = id;
+  e.key_hash = hashKey(e.key);
+  client_keys_[e.key_hash] = id;
   ++stats_.client_created;
   e.client->start(*this);
   return id;

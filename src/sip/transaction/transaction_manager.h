@@ -22,8 +22,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "common/clock.h"
 #include "common/timer_wheel.h"
@@ -116,13 +117,19 @@ class TransactionManager final : private TransactionContext {
   uint32_t worker() const { return worker_; }
 
  private:
+  // One of server / client is set. Held inline: a transaction is one slab slot, not three
+  // allocations (at 10,000 MESSAGE/s over UDP some 300,000 are alive, Timer J).
   struct Entry {
-    std::unique_ptr<ServerTransaction> server;
-    std::unique_ptr<ClientTransaction> client;
+    std::optional<ServerTransaction> server;
+    std::optional<ClientTransaction> client;
     std::string key;
+    uint64_t key_hash = 0;  // hashKey(key), its index slot
     uint64_t cookie = 0;
     bool cancel_pending = false;
   };
+  // Key hash -> transaction. Open addressing: one probe into a flat array, where a node map
+  // cost a cache and TLB miss per node at these sizes.
+  using KeyIndex = absl::flat_hash_map<uint64_t, TxId>;
 
   // TransactionContext
   TimerId startTimer(TxId tx, TxTimer timer, Duration after) override;
@@ -142,7 +149,7 @@ class TransactionManager final : private TransactionContext {
   TimerWheel wheel_;
   uint64_t next_branch_ = 1;
   // Keys are indexed by a 64-bit hash; the entry keeps the key to confirm a match.
-  TxId lookup(const std::unordered_map<uint64_t, TxId>& index, const std::string& key) const;
+  TxId lookup(const KeyIndex& index, const std::string& key) const;
   static uint64_t hashKey(const std::string& key);
 
   // Transactions live in a slab: TxId = generation << 32 | index, so a stale id never finds a
@@ -156,8 +163,8 @@ class TransactionManager final : private TransactionContext {
   std::vector<uint32_t> slab_generation_;
   std::vector<uint32_t> slab_free_;
   size_t live_ = 0;
-  std::unordered_map<uint64_t, TxId> server_keys_;
-  std::unordered_map<uint64_t, TxId> client_keys_;
+  KeyIndex server_keys_;
+  KeyIndex client_keys_;
   std::string scratch_;  // key being looked up, reused
   Stats stats_;
 };

@@ -36,6 +36,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "common/assert.h"
 #include "common/log.h"
 #include "sip/message/chars.h"
@@ -349,7 +351,7 @@ class Worker {
   // Keyed by a 64-bit hash of the Call-ID: no allocation per lookup, and two Call-IDs that
   // collide only share a worker. spill_order_ holds keys in the order their memory ends, so
   // expiry is amortised O(1) per entry instead of a scan of the whole map.
-  std::unordered_map<uint64_t, Spill> spilled_;
+  absl::flat_hash_map<uint64_t, Spill> spilled_;
   std::deque<std::pair<uint64_t, TimePoint>> spill_order_;
   void purgeSpills(TimePoint t);
 
