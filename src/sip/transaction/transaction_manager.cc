@@ -43,14 +43,13 @@ TransactionManager::Entry* TransactionManager::entry(TxId id) {
     return nullptr;
   }
   Entry& e = slab_[index];
-  return e.server.has_value() || e.client.has_value() ? &e : nullptr;
+  return std::holds_alternative<std::monostate>(e.tx) ? nullptr : &e;
 }
 
 void TransactionManager::release(TxId id) {
   uint32_t index = static_cast<uint32_t>(id);
   Entry& e = slab_[index];
-  e.server.reset();
-  e.client.reset();
+  e.tx.emplace<std::monostate>();
   e.key.clear();  // keeps its capacity for the next transaction in this slot
   e.key_hash = 0;
   e.cookie = 0;
@@ -69,8 +68,7 @@ uint64_t TransactionManager::hashKey(const std::string& key) {
   return h;
 }
 
-TxId TransactionManager::lookup(const KeyIndex& index,
-                                const std::string& key) const {
+TxId TransactionManager::lookup(const KeyIndex& index, const std::string& key) const {
   auto it = index.find(hashKey(key));
   if (it == index.end()) return 0;
   uint32_t slot = static_cast<uint32_t>(it->second);
@@ -163,8 +161,8 @@ void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, con
     TxId id = lookup(server_keys_, scratch_);
     if (id != 0) {
       Entry& e = *entry(id);
-      TxEvent ev = e.server->onAck(*this);
-      if (e.server->terminated()) reap(id);
+      TxEvent ev = e.server().onAck(*this);
+      if (e.server().terminated()) reap(id);
       if (ev == TxEvent::PassToUser && user_ != nullptr) user_->onAck(std::move(request), origin);
       return;
     }
@@ -173,13 +171,13 @@ void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, con
   }
   if (TxId existing = lookup(server_keys_, scratch_); existing != 0) {
     ++stats_.retransmissions_absorbed;
-    entry(existing)->server->onRequestRetransmission(*this);
+    entry(existing)->server().onRequestRetransmission(*this);
     return;
   }
   TxId id = allocate();
   Entry& e = slab_[static_cast<uint32_t>(id)];
-  e.server.emplace(id, request->method() == Method::Invite, responseTarget(*request, origin),
-                   timers_);
+  e.tx.emplace<ServerTransaction>(id, request->method() == Method::Invite,
+                                  responseTarget(*request, origin), timers_);
   e.key = scratch_;
   e.key_hash = hashKey(e.key);
   server_keys_[e.key_hash] = id;
@@ -199,11 +197,11 @@ void TransactionManager::receiveResponse(std::unique_ptr<SipMessage> response,
     return;
   }
   Entry& e = *entry(id);
-  TxEvent ev = e.client->onResponse(*this, *response);
+  TxEvent ev = e.client().onResponse(*this, *response);
   uint16_t code = response->statusCode();
   // Read what is needed now: sending a CANCEL may grow the slab and move entries.
   uint64_t cookie = e.cookie;
-  bool done = e.client->terminated();
+  bool done = e.client().terminated();
   if (ev == TxEvent::PassToUser && code < 200 && e.cancel_pending) sendCancel(id, e);
   if (ev == TxEvent::PassToUser && user_ != nullptr) {
     user_->onResponse(id, cookie, std::move(response));
@@ -216,10 +214,10 @@ void TransactionManager::onTransportError(TxId tx) {
   if (found == nullptr) return;
   ++stats_.transport_errors;
   Entry& e = *found;
-  if (e.client) {
-    handleClientEvent(tx, e, e.client->onTransportError(*this));
+  if (e.isClient()) {
+    handleClientEvent(tx, e, e.client().onTransportError(*this));
   } else {
-    TxEvent ev = e.server->onTransportError(*this);
+    TxEvent ev = e.server().onTransportError(*this);
     if (ev != TxEvent::None && user_ != nullptr) user_->onServerFailure(tx, ev);
     reap(tx);
   }
@@ -227,7 +225,7 @@ void TransactionManager::onTransportError(TxId tx) {
 
 void TransactionManager::handleClientEvent(TxId id, Entry& e, TxEvent ev) {
   uint64_t cookie = e.cookie;
-  bool done = e.client->terminated();
+  bool done = e.client().terminated();
   if (done) reap(id);
   if ((ev == TxEvent::Timeout || ev == TxEvent::TransportError) && user_ != nullptr) {
     if (ev == TxEvent::Timeout) ++stats_.client_timeouts;
@@ -239,12 +237,12 @@ void TransactionManager::onTimer(TxId tx, TxTimer timer) {
   Entry* found = entry(tx);
   if (found == nullptr) return;
   Entry& e = *found;
-  if (e.client) {
-    handleClientEvent(tx, e, e.client->onTimer(*this, timer));
+  if (e.isClient()) {
+    handleClientEvent(tx, e, e.client().onTimer(*this, timer));
     return;
   }
-  TxEvent ev = e.server->onTimer(*this, timer);
-  bool done = e.server->terminated();
+  TxEvent ev = e.server().onTimer(*this, timer);
+  bool done = e.server().terminated();
   if (done) reap(tx);
   if (ev == TxEvent::Timeout && user_ != nullptr) user_->onServerFailure(tx, ev);
 }
@@ -258,7 +256,7 @@ void TransactionManager::advance(TimePoint now) {
 void TransactionManager::reap(TxId id) {
   Entry* e = entry(id);
   if (e == nullptr) return;
-  auto& index = e->server ? server_keys_ : client_keys_;
+  auto& index = e->isServer() ? server_keys_ : client_keys_;
   auto k = index.find(e->key_hash);
   if (k != index.end() && k->second == id) index.erase(k);
   release(id);
@@ -266,9 +264,9 @@ void TransactionManager::reap(TxId id) {
 
 void TransactionManager::respond(TxId server, uint16_t code, SharedBytes response) {
   Entry* e = entry(server);
-  if (e == nullptr || !e->server) return;
-  e->server->respond(*this, code, response);
-  if (e->server->terminated()) reap(server);
+  if (e == nullptr || !e->isServer()) return;
+  e->server().respond(*this, code, response);
+  if (e->server().terminated()) reap(server);
 }
 
 TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,
@@ -283,14 +281,14 @@ TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,
   std::string_view method_name = methodName(method);
   e.key = clientTransactionKey(branch, method_name.empty() ? "UNKNOWN" : method_name);
   e.cookie = cookie;
-  e.client.emplace(id, to, std::move(request), std::move(invite), timers_);
-  if (method == Method::Invite && !e.client->isInvite()) {
+  e.tx.emplace<ClientTransaction>(id, to, std::move(request), std::move(invite), timers_);
+  if (method == Method::Invite && !e.client().isInvite()) {
     HERALD_BUG("INVITE request bytes do not parse");
   }
   e.key_hash = hashKey(e.key);
   client_keys_[e.key_hash] = id;
   ++stats_.client_created;
-  e.client->start(*this);
+  e.client().start(*this);
   return id;
 }
 
@@ -298,13 +296,13 @@ TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,
 void TransactionManager::sendCancel(TxId id, Entry& e) {
   e.cancel_pending = false;
   const SipMessage* invite = nullptr;
-  auto parsed = MessageParser::parseStream(Buffer::copyOf(*e.client->request()));
+  auto parsed = MessageParser::parseStream(Buffer::copyOf(*e.client().request()));
   if (parsed) invite = &*parsed;
   if (invite == nullptr) return;
   auto via = invite->topVia();
   if (!via) return;
   std::string branch((*via)->branch);
-  SendTarget target = e.client->target();
+  SendTarget target = e.client().target();
   uint64_t cookie = e.cookie;
   HLOG_DEBUG(SipTransaction, "CANCEL for client transaction {}", id);
   sendRequest(target, makeBytes(buildCancel(*invite)), branch, Method::Cancel, cookie);
@@ -312,9 +310,9 @@ void TransactionManager::sendCancel(TxId id, Entry& e) {
 
 void TransactionManager::cancelInvite(TxId client) {
   Entry* found = entry(client);
-  if (found == nullptr || !found->client || !found->client->isInvite()) return;
+  if (found == nullptr || !found->isClient() || !found->client().isInvite()) return;
   Entry& e = *found;
-  switch (e.client->state()) {
+  switch (e.client().state()) {
     case ClientTransaction::State::Calling:
       e.cancel_pending = true;  // RFC 3261 §9.1: wait for a provisional response
       break;
