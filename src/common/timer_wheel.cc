@@ -24,12 +24,16 @@ TimerId TimerWheel::schedule(TimePoint deadline, Payload payload) {
   e.deadline = deadline;
   e.payload = payload;
   e.live = true;
+  e.slot = kNoSlot;
   ++live_;
   TimerId id = static_cast<TimerId>(e.generation) << 32 | index;
   if (deadline < current_) {
     overdue_.push_back(id);  // its tick was processed already: fire on the next advance()
   } else {
-    slots_[slotOf(deadline)].push_back(id);
+    std::vector<TimerId>& slot = slots_[slotOf(deadline)];
+    e.slot = static_cast<uint32_t>(slotOf(deadline));
+    e.pos = static_cast<uint32_t>(slot.size());
+    slot.push_back(id);
   }
   return id;
 }

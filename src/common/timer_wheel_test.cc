@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+#include <vector>
+
 namespace herald {
 namespace {
 
@@ -67,6 +72,45 @@ TEST_F(TimerWheelTest, CallbacksMayScheduleAndCancel) {
   clock_.advance(Duration(50));
   wheel_.advance(clock_.now(), [&](const TimerWheel::Payload& p) { order.push_back(p.owner); });
   EXPECT_EQ(order, (std::vector<uint64_t>{1, 2}));
+}
+
+// Cancelling unlinks a timer from its slot by swapping in the slot's last one; a wrong index
+// would lose or double-fire timers. A random mix against a plain model of what must fire.
+TEST_F(TimerWheelTest, RandomSchedulesAndCancelsFireExactlyTheLiveTimers) {
+  std::mt19937 rng(7);
+  std::map<uint64_t, std::pair<TimePoint, TimerId>> live;  // owner -> deadline, id
+  std::vector<uint64_t> expected;
+  uint64_t next = 1;
+  for (int step = 0; step < 3000; ++step) {
+    for (int i = 0; i < 5; ++i) {
+      // Up to 1.5 rounds of the 64-slot wheel ahead; many share a slot.
+      TimePoint deadline = clock_.now() + Duration(1 + static_cast<int64_t>(rng() % 960));
+      live[next] = {deadline, wheel_.schedule(deadline, {next, 0})};
+      ++next;
+    }
+    for (int i = 0; i < 3 && !live.empty(); ++i) {
+      auto it = live.lower_bound(rng() % next);
+      if (it == live.end()) continue;
+      EXPECT_TRUE(wheel_.cancel(it->second.second));
+      EXPECT_FALSE(wheel_.cancel(it->second.second));
+      live.erase(it);
+    }
+    clock_.advance(Duration(3));
+    for (auto it = live.begin(); it != live.end();) {
+      if (it->second.first <= clock_.now()) {
+        expected.push_back(it->first);
+        it = live.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    wheel_.advance(clock_.now(),
+                   [this](const TimerWheel::Payload& p) { fired_.push_back(p.owner); });
+    ASSERT_EQ(wheel_.size(), live.size()) << "step " << step;
+  }
+  std::sort(expected.begin(), expected.end());
+  std::sort(fired_.begin(), fired_.end());
+  EXPECT_EQ(fired_, expected);
 }
 
 TEST_F(TimerWheelTest, PastDeadlinesFireOnTheNextAdvance) {

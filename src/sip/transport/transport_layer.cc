@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 #include <unistd.h>
 
 #include <fcntl.h>
@@ -96,6 +97,17 @@ Endpoint fromSockaddr(const sockaddr_storage& ss) {
     return Endpoint::v6(b, ntohs(sin6->sin6_port));
   }
   return Endpoint();
+}
+
+// A classic BPF program for the reuseport group: "always the first socket", the one worker 0
+// bound first. Sockets leave the group only at shutdown, so the index stays right.
+void steerToFirstSocket(int fd) {
+  static sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+  sock_fprog prog{1, code};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0) {
+    HLOG_WARN(SipTransport, "UDP datagrams are spread by the kernel (SO_ATTACH_REUSEPORT_CBPF: {})",
+              std::strerror(errno));
+  }
 }
 
 bool setReusePort(int fd) {
@@ -436,6 +448,7 @@ Result<void> Worker::openListener(const ListenerSpec& spec, ListenerSpec* bound)
     int size = config().udp_buffer_bytes;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    if (index_ == 0 && workers() > 1 && config().udp_single_reader) steerToFirstSocket(fd);
     auto s = std::make_unique<UdpSocket>(*this, fd);
     s->spec = *bound;
     udp_.push_back(std::move(s));

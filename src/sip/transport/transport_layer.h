@@ -61,6 +61,11 @@ struct TransportConfig {
   // Default: 0.7. A worker busy this share of its time hands requests to the other workers
   // (by Call-ID); below it, everything read on a worker is handled there. 0: always spread.
   double spill_load = 0.7;
+  // Default: true. Every datagram of a UDP listener is read by worker 0 (a reuseport BPF
+  // program picks its socket), which hands requests on once busy (spill_load). Without it the
+  // kernel hashes each flow to a worker, so the responses of a next hop land on another
+  // worker than the requests that caused them, and every response crosses workers.
+  bool udp_single_reader = true;
 };
 
 // Per-worker receiver of what the transport delivers. Every call runs on that worker.

@@ -195,6 +195,22 @@ TEST_F(TransportTest, UdpMessagesAreDeliveredAndAnswered) {
   ::close(fd);
 }
 
+TEST_F(TransportTest, UdpFlowsFromManyPeersAreReadByTheFirstWorker) {
+  startLayer(false);  // not saturated: what is read is handled where it was read
+  // Sixteen source ports: hashed by the kernel, all sixteen would land on one of two sockets
+  // once in 32,768 runs. The reuseport program sends them all to worker 0, so the responses
+  // of a next hop meet the requests that caused them there.
+  std::vector<int> fds;
+  for (int i = 0; i < 16; ++i) {
+    fds.push_back(udpSocket());
+    sendUdp(fds.back(), port(Transport::Udp), request(i));
+  }
+  ASSERT_TRUE(waitTotal(16));
+  EXPECT_EQ(recorders_[0]->count(), 16u);
+  EXPECT_EQ(recorders_[1]->count(), 0u);
+  for (int fd : fds) ::close(fd);
+}
+
 TEST_F(TransportTest, SpilledCallIdsKeepFollowingTheirWorker) {
   startLayer(false, {}, 0.0);  // always saturated: every request goes to its Call-ID's worker
   int fd = udpSocket();
