@@ -37,6 +37,8 @@ class Registrar {
             const UserDirectory& users, DigestAuthenticator& auth, Post post);
 
   void setOnRegistered(OnRegistered f) { on_registered_ = std::move(f); }
+  // Expires bounds and limits for REGISTERs handled from now on (live configuration).
+  void setConfig(const RegistrarConfig& config) { config_ = config; }
 
   // REQUIRES: ctx.request is a REGISTER whose Request-URI names a local domain or this node.
   // trusted: the source is in the trusted ACL (no challenge).

@@ -12,30 +12,39 @@ std::string UserDirectory::key(std::string_view username, std::string_view domai
 }
 
 void UserDirectory::replace(const std::vector<store::UserRecord>& users) {
-  auto map = std::make_shared<Map>();
+  Map map;
   for (const auto& u : users) {
-    (*map)[key(u.username, u.domain)] =
+    map[key(u.username, u.domain)] =
         UserEntry{u.username, u.domain, u.display_name, u.ha1_md5, u.ha1_sha256};
   }
   std::lock_guard<std::mutex> lock(mu_);
-  map_ = std::move(map);
+  map_.swap(map);
+}
+
+void UserDirectory::upsert(UserEntry user) {
+  std::string k = key(user.username, user.domain);
+  std::lock_guard<std::mutex> lock(mu_);
+  map_[k] = std::move(user);
+}
+
+void UserDirectory::erase(std::string_view username, std::string_view domain) {
+  std::string k = key(username, domain);
+  std::lock_guard<std::mutex> lock(mu_);
+  map_.erase(k);
 }
 
 std::optional<UserEntry> UserDirectory::find(std::string_view username,
                                              std::string_view domain) const {
-  std::shared_ptr<const Map> map;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    map = map_;
-  }
-  auto it = map->find(key(username, domain));
-  if (it == map->end()) return std::nullopt;
+  std::string k = key(username, domain);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = map_.find(k);
+  if (it == map_.end()) return std::nullopt;
   return it->second;
 }
 
 size_t UserDirectory::size() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return map_->size();
+  return map_.size();
 }
 
 }  // namespace herald::registrar

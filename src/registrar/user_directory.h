@@ -1,7 +1,8 @@
 #pragma once
 
-// UserDirectory: the local users Herald authenticates, as an immutable snapshot that the
-// store thread replaces when the users table changes. Any thread may read.
+// UserDirectory: the local users Herald authenticates. The store thread replaces the whole set
+// when the users table changes under it (the offline CLI); the admin plane changes one user at
+// a time. Any thread may read.
 
 #include <memory>
 #include <mutex>
@@ -27,6 +28,9 @@ class UserDirectory {
   using Map = std::unordered_map<std::string, UserEntry>;  // key "user@domain"
 
   void replace(const std::vector<store::UserRecord>& users);
+  // One user added or changed / removed (the admin plane), without copying the others.
+  void upsert(UserEntry user);
+  void erase(std::string_view username, std::string_view domain);
   // Case: the user part is case-sensitive (RFC 3261 §19.1.4), the domain is not.
   std::optional<UserEntry> find(std::string_view username, std::string_view domain) const;
   size_t size() const;
@@ -34,7 +38,7 @@ class UserDirectory {
  private:
   static std::string key(std::string_view username, std::string_view domain);
   mutable std::mutex mu_;
-  std::shared_ptr<const Map> map_ = std::make_shared<Map>();
+  Map map_;
 };
 
 }  // namespace herald::registrar

@@ -107,6 +107,7 @@ class ServerTransaction {
   bool finalSent() const { return final_code_ != 0; }
   uint16_t finalCode() const { return final_code_; }
   const SendTarget& responseTarget() const { return target_; }
+  const SharedBytes& lastResponse() const { return last_response_; }
 
  private:
   void startTimer(TransactionContext& ctx, TxTimer t, Duration d, TimerId* slot);

@@ -54,12 +54,45 @@ void TransactionManager::release(TxId id) {
   e.key_hash = 0;
   e.cookie = 0;
   e.cancel_pending = false;
+  e.retire = false;
   ++slab_generation_[index];
   slab_free_.push_back(index);
   --live_;
 }
 
 TransactionManager::~TransactionManager() = default;
+
+uint64_t TransactionManager::checkHash(const std::string& key) {
+  return std::hash<std::string>{}(key);  // murmur in libstdc++: independent of FNV-1a
+}
+
+void TransactionManager::retire(TxId id, Entry& e) {
+  const bool server = e.isServer();
+  RetiredQueue& q = server ? retired_server_ : retired_client_;
+  Retired r;
+  r.check = checkHash(e.key);
+  r.until = clock_.now() + (server ? 64 * timers_.t1 : timers_.t4);
+  if (server) r.response = e.server().lastResponse();
+  q.order.emplace_back(r.until, e.key_hash);
+  q.index[e.key_hash] = std::move(r);
+  reap(id);
+}
+
+const TransactionManager::Retired* TransactionManager::findRetired(const RetiredQueue& q,
+                                                                   const std::string& key) const {
+  auto it = q.index.find(hashKey(key));
+  if (it == q.index.end() || it->second.check != checkHash(key)) return nullptr;
+  return &it->second;
+}
+
+void TransactionManager::expireRetired(RetiredQueue& q, TimePoint now) {
+  while (!q.order.empty() && q.order.front().first <= now) {
+    auto it = q.index.find(q.order.front().second);
+    // A later record under the same key (a new transaction that retired again) stays.
+    if (it != q.index.end() && it->second.until <= now) q.index.erase(it);
+    q.order.pop_front();
+  }
+}
 
 uint64_t TransactionManager::hashKey(const std::string& key) {
   // FNV-1a, 64 bit.
@@ -79,6 +112,11 @@ TxId TransactionManager::lookup(const KeyIndex& index, const std::string& key) c
 }
 
 TimerId TransactionManager::startTimer(TxId tx, TxTimer timer, Duration after) {
+  if (timer == TxTimer::J || timer == TxTimer::K) {
+    // Only non-INVITE transactions over UDP wait these out: retired when the call returns.
+    if (Entry* e = entry(tx)) e->retire = true;
+    return 0;
+  }
   return wheel_.schedule(clock_.now() + after,
                          TimerWheel::Payload{tx, static_cast<uint32_t>(timer)});
 }
@@ -174,6 +212,11 @@ void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, con
     entry(existing)->server().onRequestRetransmission(*this);
     return;
   }
+  if (const Retired* r = findRetired(retired_server_, scratch_)) {
+    ++stats_.retransmissions_absorbed;
+    if (r->response) sender_.send(responseTarget(*request, origin), r->response, 0);
+    return;
+  }
   TxId id = allocate();
   Entry& e = slab_[static_cast<uint32_t>(id)];
   e.tx.emplace<ServerTransaction>(id, request->method() == Method::Invite,
@@ -190,6 +233,10 @@ void TransactionManager::receiveResponse(std::unique_ptr<SipMessage> response,
   (void)origin;
   clientTransactionKey((*response->topVia())->branch, (*response->cseq())->method_text, &scratch_);
   TxId id = lookup(client_keys_, scratch_);
+  if (id == 0 && findRetired(retired_client_, scratch_) != nullptr) {
+    ++stats_.retransmissions_absorbed;  // Timer K: a retransmission of the final response
+    return;
+  }
   if (id == 0) {
     // Not ours, or for a transaction that has ended: Herald is not a stateless proxy, so the
     // response is dropped (never forwarded by its Via, RFC 4475 bcast).
@@ -202,7 +249,11 @@ void TransactionManager::receiveResponse(std::unique_ptr<SipMessage> response,
   // Read what is needed now: sending a CANCEL may grow the slab and move entries.
   uint64_t cookie = e.cookie;
   bool done = e.client().terminated();
-  if (ev == TxEvent::PassToUser && code < 200 && e.cancel_pending) sendCancel(id, e);
+  if (e.retire) {
+    retire(id, e);
+  } else if (ev == TxEvent::PassToUser && code < 200 && e.cancel_pending) {
+    sendCancel(id, e);
+  }
   if (ev == TxEvent::PassToUser && user_ != nullptr) {
     user_->onResponse(id, cookie, std::move(response));
   }
@@ -248,6 +299,8 @@ void TransactionManager::onTimer(TxId tx, TxTimer timer) {
 }
 
 void TransactionManager::advance(TimePoint now) {
+  expireRetired(retired_server_, now);
+  expireRetired(retired_client_, now);
   wheel_.advance(now, [this](const TimerWheel::Payload& p) {
     onTimer(p.owner, static_cast<TxTimer>(p.kind));
   });
@@ -266,7 +319,11 @@ void TransactionManager::respond(TxId server, uint16_t code, SharedBytes respons
   Entry* e = entry(server);
   if (e == nullptr || !e->isServer()) return;
   e->server().respond(*this, code, response);
-  if (e->server().terminated()) reap(server);
+  if (e->retire) {
+    retire(server, *e);
+  } else if (e->server().terminated()) {
+    reap(server);
+  }
 }
 
 TxId TransactionManager::sendRequest(const SendTarget& to, SharedBytes request,

@@ -111,10 +111,17 @@ class TransactionManager final : private TransactionContext {
   // The loop hash embedded by newBranch(), if the branch is one of ours.
   static std::optional<uint64_t> loopHashOfBranch(std::string_view branch);
 
+  // Transactions at work (not counting retired ones, see Retired).
   size_t serverCount() const { return server_keys_.size(); }
   size_t clientCount() const { return client_keys_.size(); }
+  // Retired transactions still absorbing retransmissions (Timer J / K).
+  size_t retiredCount() const {
+    return retired_server_.index.size() + retired_client_.index.size();
+  }
   size_t liveTransactions() const { return live_; }
   const Stats& stats() const { return stats_; }
+  // Timer bases for transactions created from now on (live configuration changes).
+  void setTimers(const TimerConfig& timers) { timers_ = timers; }
   uint32_t worker() const { return worker_; }
 
  private:
@@ -130,6 +137,8 @@ class TransactionManager final : private TransactionContext {
     uint64_t key_hash = 0;  // hashKey(key), its index slot
     uint64_t cookie = 0;
     bool cancel_pending = false;
+    // The machine asked for Timer J or K: once its call returns, retire() it.
+    bool retire = false;
   };
   // Key hash -> transaction. Open addressing: one probe into a flat array, where a node map
   // cost a cache and TLB miss per node at these sizes.
@@ -171,6 +180,31 @@ class TransactionManager final : private TransactionContext {
   KeyIndex client_keys_;
   std::string scratch_;  // key being looked up, reused
   Stats stats_;
+
+  // Retired transactions: non-INVITE ones over UDP whose only duty left is to absorb
+  // retransmissions, the server side for Timer J (64*T1: resend the final response to each
+  // request retransmission, RFC 3261 §17.2.2) and the client side for Timer K (T4: swallow
+  // response retransmissions, §17.1.2.2). A record of 32 bytes replaces the whole
+  // transaction, so the slab holds only transactions still at work and stays in cache; at
+  // 5,000 MESSAGE/s the J records alone number 160,000. Expiry is first in, first out.
+  struct Retired {
+    uint64_t check = 0;  // a second hash of the key: both must match
+    TimePoint until;
+    SharedBytes response;  // server side: the final response to resend
+  };
+  using RetiredIndex = absl::flat_hash_map<uint64_t, Retired>;
+  struct RetiredQueue {
+    RetiredIndex index;
+    std::deque<std::pair<TimePoint, uint64_t>> order;
+  };
+  // Moves the transaction to its ledger and frees its slot. REQUIRES: e.retire.
+  void retire(TxId id, Entry& e);
+  // The record for key, or nullptr.
+  const Retired* findRetired(const RetiredQueue& q, const std::string& key) const;
+  void expireRetired(RetiredQueue& q, TimePoint now);
+  static uint64_t checkHash(const std::string& key);
+  RetiredQueue retired_server_;
+  RetiredQueue retired_client_;
 };
 
 }  // namespace herald::sip

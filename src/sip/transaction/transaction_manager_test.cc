@@ -130,12 +130,19 @@ TEST_F(TransactionManagerTest, NonInviteServerOverUdpAbsorbsAndAnswersRetransmis
   receive(req, udpFrom("192.0.2.9:40000"));
   EXPECT_EQ(sender_.sent.size(), 2u) << "the final response is resent";
   EXPECT_EQ(sender_.sent[1].bytes, sender_.sent[0].bytes);
-  EXPECT_EQ(tm_.serverCount(), 1u);
-  advance(31990);
-  EXPECT_EQ(tm_.serverCount(), 1u);
-  advance(20);  // Timer J = 64*T1
+  // Completed: retired to a small record that still answers, the slot is free.
   EXPECT_EQ(tm_.serverCount(), 0u);
+  EXPECT_EQ(tm_.retiredCount(), 1u);
+  EXPECT_EQ(tm_.liveTransactions(), 0u);
+  advance(31990);
+  receive(req, udpFrom("192.0.2.9:40000"));
+  EXPECT_EQ(sender_.sent.size(), 3u) << "still resent just before Timer J";
   EXPECT_EQ(user_.requests.size(), 1u);
+  advance(20);  // Timer J = 64*T1
+  EXPECT_EQ(tm_.retiredCount(), 0u);
+  // After Timer J the same request is a new transaction for the TU.
+  EXPECT_NE(receive(req, udpFrom("192.0.2.9:40000")), 0u);
+  EXPECT_EQ(user_.requests.size(), 2u);
 }
 
 TEST_F(TransactionManagerTest, ResponsesWithoutRportGoToTheViaPort) {
@@ -183,7 +190,13 @@ TEST_F(TransactionManagerTest, NonInviteClientStopsOnFinalResponseAndWaitsTimerK
   EXPECT_EQ(user_.responses[0].code, 200);
   tm_.receiveResponse(parse(response(200, "MESSAGE", "z9hG4bKc2")), udpFrom("192.0.2.7:5060"));
   EXPECT_EQ(user_.responses.size(), 1u) << "retransmitted response absorbed";
-  advance(10000);
+  EXPECT_EQ(tm_.clientCount(), 0u);  // retired: a record absorbs until Timer K (T4)
+  EXPECT_EQ(tm_.retiredCount(), 1u);
+  advance(4990);
+  tm_.receiveResponse(parse(response(200, "MESSAGE", "z9hG4bKc2")), udpFrom("192.0.2.7:5060"));
+  EXPECT_EQ(tm_.stats().stray_responses, 0u);
+  advance(5010);
+  EXPECT_EQ(tm_.retiredCount(), 0u);
   EXPECT_EQ(sender_.sent.size(), 2u) << "no retransmission after the final response";
   EXPECT_EQ(tm_.clientCount(), 0u);
   tm_.receiveResponse(parse(response(200, "MESSAGE", "z9hG4bKc2")), udpFrom("192.0.2.7:5060"));

@@ -33,6 +33,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -152,6 +153,7 @@ class Connection final : public Reactor::Handler, public std::enable_shared_from
 
   uint64_t id() const { return id_; }
   State state() const { return state_; }
+  bool outbound() const { return outbound_; }
   Transport transport() const { return transport_; }
   const Endpoint& remote() const { return remote_; }
   TimePoint lastActivity() const { return last_activity_; }
@@ -232,7 +234,11 @@ struct Acceptor final : public Reactor::Handler {
 
 class TransportLayer::Impl {
  public:
-  Impl(TransportConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
+  Impl(TransportConfig config, const Clock& clock)
+      : config_(std::move(config)),
+        clock_(clock),
+        idle_timeout_ms_(config_.idle_timeout.count()),
+        max_connections_(config_.max_connections) {}
 
   TransportConfig config_;
   const Clock& clock_;
@@ -241,6 +247,13 @@ class TransportLayer::Impl {
   SslCtxPtr server_ctx_;
   SslCtxPtr client_ctx_;
   std::atomic<bool> running_{false};
+  // Changed at run time (setConnectionLimits), read by every worker.
+  std::atomic<int64_t> idle_timeout_ms_;
+  std::atomic<uint32_t> max_connections_;
+  std::atomic<bool> listening_{false};
+
+  // Runs f on worker w and waits for it. REQUIRES: not on a worker thread.
+  void runOn(uint32_t w, std::function<void()> f);
 
   std::mutex registry_mu_;
   std::unordered_map<RegistryKey, uint64_t, RegistryKeyHash> registry_;
@@ -292,6 +305,11 @@ class Worker {
   uint32_t workers() const { return static_cast<uint32_t>(layer_.workers_.size()); }
 
   Result<void> openListener(const ListenerSpec& spec, ListenerSpec* bound);
+  // --- on this worker, at run time ---
+  // Registers listeners opened by openListener() since the loop started.
+  void watchListeners();
+  // Closes the listeners and the connections accepted on them (outbound ones stay).
+  void closeListeners();
   void start();
   void stop();
 
@@ -349,6 +367,9 @@ class Worker {
   TransportReceiver* receiver_ = nullptr;
   std::vector<std::unique_ptr<UdpSocket>> udp_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  // Listeners closed during this batch: freed in flush(), after what they had queued.
+  std::vector<std::unique_ptr<Reactor::Handler>> retired_;
+  size_t watched_udp_ = 0, watched_acceptors_ = 0;  // how many are registered with reactor_
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   std::vector<std::shared_ptr<Connection>> dirty_;
   std::vector<std::shared_ptr<Connection>> graveyard_;
@@ -464,8 +485,7 @@ void Worker::start() {
   outgoing_.resize(workers());
   thread_ = std::thread([this] {
     t_worker = static_cast<int>(index_);
-    for (auto& s : udp_) reactor_.add(s->fd, s.get());
-    for (auto& a : acceptors_) reactor_.add(a->fd, a.get());
+    watchListeners();
     tick();
     sweep();
     reactor_.run([this] { drainInbox(); }, [this] { flush(); });
@@ -477,6 +497,36 @@ void Worker::start() {
     udp_.clear();
     acceptors_.clear();
   });
+}
+
+void Worker::watchListeners() {
+  for (; watched_udp_ < udp_.size(); ++watched_udp_) {
+    reactor_.add(udp_[watched_udp_]->fd, udp_[watched_udp_].get());
+  }
+  for (; watched_acceptors_ < acceptors_.size(); ++watched_acceptors_) {
+    reactor_.add(acceptors_[watched_acceptors_]->fd, acceptors_[watched_acceptors_].get());
+  }
+}
+
+void Worker::closeListeners() {
+  std::vector<std::shared_ptr<Connection>> accepted;
+  for (auto& [id, c] : connections_) {
+    if (!c->outbound()) accepted.push_back(c);
+  }
+  for (auto& c : accepted) c->close("listeners closed");
+  for (auto& u : udp_) {
+    reactor_.remove(u->fd);
+    reactor_.forget(u.get());
+    retired_.push_back(std::move(u));
+  }
+  for (auto& a : acceptors_) {
+    reactor_.remove(a->fd);
+    reactor_.forget(a.get());
+    retired_.push_back(std::move(a));
+  }
+  udp_.clear();
+  acceptors_.clear();
+  watched_udp_ = watched_acceptors_ = 0;
 }
 
 void Worker::stop() {
@@ -765,6 +815,14 @@ void Worker::flushUdp() {
 void Worker::flush() {
   sendQueued();
   graveyard_.clear();
+  if (!retired_.empty()) {
+    // Datagrams a closed socket could not send (EAGAIN) go with it.
+    std::erase_if(udp_out_, [this](const UdpOut& o) {
+      return std::any_of(retired_.begin(), retired_.end(),
+                         [&](const auto& h) { return h.get() == o.socket; });
+    });
+    retired_.clear();
+  }
 }
 
 void Worker::sendQueued() {
@@ -878,10 +936,10 @@ bool Worker::acceptSome(Acceptor& a) {
     socklen_t len = sizeof(ss);
     int fd = ::accept4(a.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return false;  // EAGAIN, or a transient error: wait for the next edge
-    if (layer_.open_connections_.load() >= config().max_connections) {
+    const uint32_t limit = layer_.max_connections_.load(std::memory_order_relaxed);
+    if (layer_.open_connections_.load() >= limit) {
       counters_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-      HLOG_WARN(SipTransport, "connection limit ({}) reached, closing new connection",
-                config().max_connections);
+      HLOG_WARN(SipTransport, "connection limit ({}) reached, closing new connection", limit);
       ::close(fd);
       continue;
     }
@@ -925,7 +983,7 @@ void Worker::purgeSpills(TimePoint t) {
 void Worker::sweep() {
   reactor_.addTimer(Duration(1000), [this] {
     TimePoint t = now();
-    TimePoint limit = t - config().idle_timeout;
+    TimePoint limit = t - Duration(layer_.idle_timeout_ms_.load(std::memory_order_relaxed));
     std::vector<std::shared_ptr<Connection>> idle;
     for (auto& [id, c] : connections_) {
       if (c->lastActivity() < limit) idle.push_back(c);
@@ -1309,12 +1367,72 @@ void TransportLayer::setReceiver(uint32_t worker, TransportReceiver* receiver) {
 
 void TransportLayer::start() {
   if (impl_->running_.exchange(true)) return;
+  impl_->listening_.store(true);
   for (auto& w : impl_->workers_) w->start();
 }
 
 void TransportLayer::stop() {
   if (!impl_->running_.exchange(false)) return;
   for (auto& w : impl_->workers_) w->stop();
+}
+
+void TransportLayer::Impl::runOn(uint32_t w, std::function<void()> f) {
+  std::promise<void> done;
+  InboxItem item;
+  item.kind = InboxItem::Kind::Task;
+  item.task = [&] {
+    f();
+    done.set_value();
+  };
+  workers_.at(w)->push(std::move(item));
+  done.get_future().wait();
+}
+
+void TransportLayer::closeListeners() {
+  HERALD_CHECK(t_worker < 0);
+  if (!impl_->listening_.exchange(false)) return;
+  for (uint32_t w = 0; w < impl_->workers_.size(); ++w) {
+    Worker* worker = impl_->workers_[w].get();
+    impl_->runOn(w, [worker] { worker->closeListeners(); });
+  }
+}
+
+Result<void> TransportLayer::reopenListeners() {
+  HERALD_CHECK(t_worker < 0);
+  if (impl_->listening_.load()) return {};
+  // Worker by worker, in order: the first socket of each reuseport group is worker 0's, the
+  // one the UDP steering program names.
+  Result<void> result;
+  for (uint32_t w = 0; w < impl_->workers_.size() && result; ++w) {
+    Worker* worker = impl_->workers_[w].get();
+    impl_->runOn(w, [&, worker] {
+      for (const auto& spec : impl_->bound_) {
+        ListenerSpec bound;
+        auto r = worker->openListener(spec, &bound);
+        if (!r) {
+          result = r;
+          break;
+        }
+      }
+      worker->watchListeners();
+    });
+  }
+  if (!result) {
+    for (uint32_t w = 0; w < impl_->workers_.size(); ++w) {
+      Worker* worker = impl_->workers_[w].get();
+      impl_->runOn(w, [worker] { worker->closeListeners(); });
+    }
+    return result;
+  }
+  impl_->listening_.store(true);
+  return {};
+}
+
+bool TransportLayer::listening() const { return impl_->listening_.load(); }
+
+void TransportLayer::setConnectionLimits(Duration idle_timeout, uint32_t max_connections) {
+  impl_->idle_timeout_ms_.store(idle_timeout.count());
+  impl_->max_connections_.store(max_connections);
 }
 
 std::vector<ListenerSpec> TransportLayer::boundListeners() const { return impl_->bound_; }

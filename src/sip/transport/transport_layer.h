@@ -109,6 +109,17 @@ class TransportLayer {
   uint32_t workers() const;
   // Listeners as bound (port 0 replaced by the real port).
   std::vector<ListenerSpec> boundListeners() const;
+
+  // Run time, from a thread that is not a worker (the admin plane), after start().
+  // Closes every listener and the connections accepted on them, on every worker; returns
+  // when no port is open. Outbound connections stay.
+  void closeListeners();
+  // Binds the listeners of bind() again, on the same ports. On failure (a port taken in the
+  // meantime) they stay closed and the error names the listener.
+  [[nodiscard]] Result<void> reopenListeners();
+  bool listening() const;
+  // Any thread: the idle timeout and connection cap of TransportConfig, from now on.
+  void setConnectionLimits(Duration idle_timeout, uint32_t max_connections);
   // The listener to name in Via / Record-Route for a transport and address family.
   std::optional<ListenerSpec> listenerFor(Transport t, Endpoint::Family family) const;
 

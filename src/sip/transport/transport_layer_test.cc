@@ -211,6 +211,51 @@ TEST_F(TransportTest, UdpFlowsFromManyPeersAreReadByTheFirstWorker) {
   for (int fd : fds) ::close(fd);
 }
 
+// A deactivated service closes its ports for real, and gets the same ones back.
+TEST_F(TransportTest, ListenersCloseAndReopenAtRunTime) {
+  startLayer(true);
+  const uint16_t udp = port(Transport::Udp);
+  const uint16_t tcp = port(Transport::Tcp);
+  int kept = tcpConnect(tcp);  // accepted before the close: closed with the listeners
+  transport_->closeListeners();
+  EXPECT_FALSE(transport_->listening());
+  char byte;
+  EXPECT_EQ(::recv(kept, &byte, 1, 0), 0);  // orderly close by the node
+  ::close(kept);
+
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(tcp);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_NE(::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  EXPECT_EQ(errno, ECONNREFUSED);
+  ::close(probe);
+  // Nothing holds the UDP port: a plain socket (no SO_REUSEPORT) can bind it.
+  int squatter = ::socket(AF_INET, SOCK_DGRAM, 0);
+  a.sin_port = htons(udp);
+  EXPECT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  // ...and while it does, reopening fails with a clear error and stays closed.
+  auto blocked = transport_->reopenListeners();
+  ASSERT_FALSE(blocked);
+  EXPECT_NE(blocked.error().toString().find("another process holds the port"), std::string::npos);
+  EXPECT_FALSE(transport_->listening());
+  ::close(squatter);
+
+  ASSERT_TRUE(transport_->reopenListeners());
+  EXPECT_TRUE(transport_->listening());
+  EXPECT_EQ(port(Transport::Udp), udp);
+  int fd = udpSocket();
+  sendUdp(fd, udp, request(1));
+  EXPECT_EQ(recvUdp(fd).rfind("SIP/2.0 200 OK", 0), 0u);
+  ::close(fd);
+  int conn = tcpConnect(tcp);
+  std::string r = request(2, "TCP");
+  ASSERT_EQ(::send(conn, r.data(), r.size(), 0), static_cast<ssize_t>(r.size()));
+  EXPECT_EQ(recvSome(conn, 10).rfind("SIP/2.0 200 OK", 0), 0u);
+  ::close(conn);
+}
+
 TEST_F(TransportTest, SpilledCallIdsKeepFollowingTheirWorker) {
   startLayer(false, {}, 0.0);  // always saturated: every request goes to its Call-ID's worker
   int fd = udpSocket();
