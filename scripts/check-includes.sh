@@ -19,7 +19,8 @@ declare -A allowed=(
   [registrar]="common sip/message sip/parser sip/transaction sip/proxy store"
   [im]="common sip/message sip/parser sip/transaction sip/proxy store registrar"
   [config]="common sip/message sip/parser"
-  [server]="common sip/message sip/parser sip/transaction sip/transport sip/proxy store registrar im config"
+  [admin]="common sip/message store registrar"
+  [server]="common sip/message sip/parser sip/transaction sip/transport sip/proxy store registrar im config admin"
 )
 # folders that must not include heavy I/O headers
 core="common sip/message sip/parser sip/transaction"

@@ -24,6 +24,7 @@
 
 #include "admin/node_control.h"
 #include "admin/policy.h"
+#include "common/clock.h"
 
 namespace herald::admin {
 
@@ -84,11 +85,16 @@ class AdminService {
  public:
   // Opens its own connection to the SQLite store at `store_path` (migrated by the node before).
   // Creates the first administrator when there is none: its random password is written to
-  // `initial_password_file` (0600) and returned by initialPasswordFile() for the log.
-  static ApiResult<std::unique_ptr<AdminService>> open(const std::filesystem::path& store_path,
-                                                       const std::filesystem::path& data_dir,
-                                                       NodeControl& node, Seed seed);
+  // `<data_dir>/initial-admin-password` (0600) and returned by initialPasswordFile() for the
+  // log. `clock` (sessions, rate limit, timestamps) must outlive the service.
+  static ApiResult<std::unique_ptr<AdminService>> open(
+      const std::filesystem::path& store_path, const std::filesystem::path& data_dir,
+      NodeControl& node, Seed seed, const Clock& clock = SystemClock::instance());
   virtual ~AdminService() = default;
+
+  // The file holding the first administrator's password when open() created it. (Not pure,
+  // so that fakes of this interface need not define it.)
+  virtual std::optional<std::filesystem::path> initialPasswordFile() const { return std::nullopt; }
 
   // The policy the store holds now (built at open; the node applies it at start).
   virtual PolicyPtr policy() const = 0;
@@ -105,8 +111,8 @@ class AdminService {
   virtual ApiResult<Answer> remove(const std::string& collection, const std::string& key,
                                    const Change& change) = 0;
   // PUT /users/{address}/password {"password": ...}.
-  virtual ApiResult<Answer> setUserPassword(const std::string& address,
-                                            const nlohmann::json& body, const Change& change) = 0;
+  virtual ApiResult<Answer> setUserPassword(const std::string& address, const nlohmann::json& body,
+                                            const Change& change) = 0;
   // POST /services/{name}/{activate|deactivate|restart}.
   virtual ApiResult<Answer> serviceAction(const std::string& name, const std::string& action,
                                           const Change& change) = 0;
@@ -115,8 +121,7 @@ class AdminService {
 
   // Administrators (docs/admin-api.md, Authentication). login: 401 / 429 (retry_after set).
   virtual ApiResult<Session> login(const std::string& username, const std::string& password,
-                                   const std::string& source_address,
-                                   int64_t* retry_after_s) = 0;
+                                   const std::string& source_address, int64_t* retry_after_s) = 0;
   virtual ApiResult<void> logout(const std::string& token) = 0;
   // The session of a valid token (and moves its idle deadline on), or 401.
   virtual ApiResult<Session> authenticate(const std::string& token) = 0;

@@ -60,6 +60,18 @@ Result<void> Statement::run() {
   return {};
 }
 
+Result<void> Statement::finished() const {
+  if (stmt_ == nullptr) return unexpected(internalError("statement did not prepare"));
+  if (last_ != SQLITE_DONE) return unexpected(unavailable(sqlite3_errmsg(db_)));
+  return {};
+}
+
+Result<int64_t> Statement::scalar() {
+  if (step()) return integer(0);
+  HERALD_TRY(finished());
+  return unexpected(internalError("query returned no row"));
+}
+
 void Statement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/result.h"
@@ -40,6 +41,15 @@ class Statement {
   bool step();
   // Runs to completion (INSERT, UPDATE, DELETE).
   [[nodiscard]] Result<void> run();
+  // After step() returned false: whether the rows ended normally (not on an error, and not
+  // because the statement failed to prepare).
+  [[nodiscard]] Result<void> finished() const;
+  // Steps once and returns column 0 of the row (SELECT COUNT(*) ...); an error when none.
+  [[nodiscard]] Result<int64_t> scalar();
+  // Steps through every row, keeping read(*this) of each; an error when the rows end on one.
+  template <class Read>
+  [[nodiscard]] auto collect(Read read)
+      -> Result<std::vector<std::invoke_result_t<Read, const Statement&>>>;
   void reset();
 
   std::string text(int column) const;
@@ -87,6 +97,15 @@ class Database {
 
   sqlite3* db_;
 };
+
+template <class Read>
+auto Statement::collect(Read read)
+    -> Result<std::vector<std::invoke_result_t<Read, const Statement&>>> {
+  std::vector<std::invoke_result_t<Read, const Statement&>> out;
+  while (step()) out.push_back(read(*this));
+  HERALD_TRY(finished());
+  return out;
+}
 
 template <class F>
 Result<void> Database::transaction(F&& f) {

@@ -8,6 +8,7 @@
 #include <future>
 
 #include "store/database.h"
+#include "store/sqlite_schema.h"
 #include "store/store_worker.h"
 
 namespace herald::store {
@@ -28,6 +29,24 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(s) << (s ? "" : s.error().toString());
     return std::move(*s);
   }
+  static UserQuery users(std::string domain, std::string q, int64_t limit = -1,
+                         int64_t offset = 0) {
+    UserQuery u;
+    u.domain = std::move(domain);
+    u.q = std::move(q);
+    u.limit = limit;
+    u.offset = offset;
+    return u;
+  }
+  static AuditQuery audit(std::string type, std::string actor,
+                          std::optional<int64_t> before_id = std::nullopt, int64_t limit = 100) {
+    AuditQuery a;
+    a.before_id = before_id;
+    a.object_type = std::move(type);
+    a.actor = std::move(actor);
+    a.limit = limit;
+    return a;
+  }
   static UserRecord user(std::string name) {
     return UserRecord{0, std::move(name), "example.com", "", "md5", "sha", 1};
   }
@@ -41,12 +60,31 @@ TEST_F(StoreTest, MigratesOnceAndKeepsData) {
   }
   auto db = Database::open(dir_ / "herald.db", {});
   ASSERT_TRUE(db);
-  EXPECT_EQ((*db)->schemaVersion(), 1);
+  EXPECT_EQ((*db)->schemaVersion(), 2);
   auto s = open();
   auto users = s->listUsers();
   ASSERT_TRUE(users);
   ASSERT_EQ(users->size(), 1u);
   EXPECT_EQ((*users)[0].username, "alice");
+}
+
+TEST_F(StoreTest, Version2KeepsUsersOfVersion1) {
+  {
+    auto db = Database::open(dir_ / "herald.db", sqliteMigrations().first(1));
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec(
+        "INSERT INTO users (username, domain, display_name, ha1_md5, ha1_sha256, created_at) "
+        "VALUES ('alice', 'example.com', 'Alice', 'm', 's', 1234)"));
+  }
+  auto s = open();
+  auto alice = s->findUser("alice", "example.com");
+  ASSERT_TRUE(alice);
+  ASSERT_TRUE(alice->has_value());
+  EXPECT_EQ((*alice)->display_name, "Alice");
+  EXPECT_EQ((*alice)->version, 1);
+  EXPECT_EQ((*alice)->updated_at, 1234);
+  EXPECT_EQ(*s->policyVersion(), 0);
+  EXPECT_EQ(*s->countAdmins(), 0);
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromANewerHerald) {
@@ -78,6 +116,193 @@ TEST_F(StoreTest, Users) {
   EXPECT_EQ((*s->listUsers())[0].ha1_md5, "m2");  // alice sorts first
   ASSERT_TRUE(s->deleteUser("alice", "example.com"));
   EXPECT_EQ(s->deleteUser("alice", "example.com").error().code, ErrorCode::NotFound);
+}
+
+TEST_F(StoreTest, OfflinePasswordChangeGrowsTheVersion) {
+  auto s = open();
+  ASSERT_TRUE(s->addUser(user("alice")));
+  ASSERT_TRUE(s->setCredentials("alice", "example.com", "m2", "s2"));
+  auto alice = s->findUser("alice", "example.com");
+  ASSERT_TRUE(alice && *alice);
+  EXPECT_EQ((*alice)->version, 2);
+  EXPECT_GT((*alice)->updated_at, 1);
+}
+
+TEST_F(StoreTest, QueryUsersFiltersSortsAndPages) {
+  auto s = open();
+  auto add = [&](std::string name, std::string domain, std::string display) {
+    UserRecord u = user(std::move(name));
+    u.domain = std::move(domain);
+    u.display_name = std::move(display);
+    ASSERT_TRUE(s->addUser(u));
+  };
+  add("bob", "b.org", "Bob");
+  add("alice", "b.org", "Alice Liddell");
+  add("carol", "a.org", "Carol 100%");
+  add("dave_x", "a.org", "");
+  auto all = s->queryUsers({});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->total, 4);
+  ASSERT_EQ(all->items.size(), 4u);
+  EXPECT_EQ(all->items[0].username, "carol");  // a.org first, then by username
+  EXPECT_EQ(all->items[2].username, "alice");
+  auto page = s->queryUsers(users("b.org", "", 1, 1));
+  EXPECT_EQ(page->total, 2);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].username, "bob");
+  // The filter matches the address or the display name, without case; % and _ are literal.
+  EXPECT_EQ(s->queryUsers(users("", "LIDDELL"))->total, 1);
+  EXPECT_EQ(s->queryUsers(users("", "ALICE@B.ORG"))->total, 1);
+  EXPECT_EQ(s->queryUsers(users("", "100%"))->total, 1);
+  EXPECT_EQ(s->queryUsers(users("", "_"))->total, 1);
+  EXPECT_EQ(s->queryUsers(users("", "%"))->total, 1);
+  EXPECT_EQ(s->queryUsers(users("", "x'); DROP TABLE users; --"))->total, 0);
+  EXPECT_EQ(s->queryUsers({})->total, 4);
+
+  auto found = s->findUser("bob", "b.org");
+  ASSERT_TRUE(found && *found);
+  UserRecord bob = **found;
+  bob.display_name = "Robert";
+  bob.version = 2;
+  bob.updated_at = 99;
+  ASSERT_TRUE(s->updateUser(bob));
+  EXPECT_EQ((*s->findUser("bob", "b.org"))->display_name, "Robert");
+  EXPECT_EQ((*s->findUser("bob", "b.org"))->version, 2);
+  bob.username = "nobody";
+  EXPECT_EQ(s->updateUser(bob).error().code, ErrorCode::NotFound);
+  EXPECT_FALSE(s->findUser("bob", "B.ORG")->has_value());  // domains are stored lower-case
+}
+
+TEST_F(StoreTest, Domains) {
+  auto s = open();
+  ASSERT_TRUE(s->addDomain({"example.org", "Example", 1, 10, 10, 0}));
+  ASSERT_TRUE(s->addDomain({"example.com", "", 1, 11, 11, 0}));
+  EXPECT_EQ(s->addDomain({"example.org", "again", 1, 12, 12, 0}).error().code,
+            ErrorCode::AlreadyExists);
+  ASSERT_TRUE(s->addUser(user("alice")));  // example.com
+  ASSERT_TRUE(s->addUser(user("bob")));
+  auto list = s->queryDomains({});
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->total, 2);
+  ASSERT_EQ(list->items.size(), 2u);
+  EXPECT_EQ(list->items[0].name, "example.com");
+  EXPECT_EQ(list->items[0].user_count, 2);
+  EXPECT_EQ(list->items[1].user_count, 0);
+  EXPECT_EQ(s->queryDomains({"ORG", -1, 0})->total, 1);
+  EXPECT_EQ(s->queryDomains({"", 1, 1})->items.at(0).name, "example.org");
+
+  DomainRecord d = **s->findDomain("example.org");
+  EXPECT_EQ(d.description, "Example");
+  d.description = "x'); DROP TABLE domains; --";
+  d.version = 2;
+  d.updated_at = 20;
+  ASSERT_TRUE(s->updateDomain(d));
+  d = **s->findDomain("example.org");
+  EXPECT_EQ(d.description, "x'); DROP TABLE domains; --");
+  EXPECT_EQ(d.version, 2);
+  EXPECT_EQ(d.created_at, 10);
+  EXPECT_EQ(d.updated_at, 20);
+  ASSERT_TRUE(s->deleteDomain("example.org"));
+  EXPECT_FALSE(s->findDomain("example.org")->has_value());
+  EXPECT_EQ(s->deleteDomain("example.org").error().code, ErrorCode::NotFound);
+  d.name = "nowhere.org";
+  EXPECT_EQ(s->updateDomain(d).error().code, ErrorCode::NotFound);
+}
+
+TEST_F(StoreTest, ParamsAndServiceSwitches) {
+  auto s = open();
+  EXPECT_TRUE(s->listParams("n1")->empty());
+  ASSERT_TRUE(s->putParam({"sip-t1", "node", "n1", "700", 2, 5}));
+  ASSERT_TRUE(s->putParam({"sip-t1", "node", "n2", "900", 2, 5}));
+  ASSERT_TRUE(s->putParam({"email-federation", "cluster", "", "true", 2, 5}));
+  auto params = s->listParams("n1");
+  ASSERT_TRUE(params);
+  ASSERT_EQ(params->size(), 2u);  // cluster + n1's, not n2's
+  EXPECT_EQ((*params)[0].name, "email-federation");
+  EXPECT_EQ((*params)[1].value_json, "700");
+  // A reset keeps the row (and its version) with a null value.
+  ASSERT_TRUE(s->putParam({"sip-t1", "node", "n1", std::nullopt, 3, 6}));
+  params = s->listParams("n1");
+  ASSERT_EQ(params->size(), 2u);
+  EXPECT_FALSE((*params)[1].value_json.has_value());
+  EXPECT_EQ((*params)[1].version, 3);
+  EXPECT_FALSE(s->putParam({"x", "galaxy", "", "1", 1, 1}));  // scope is checked
+
+  EXPECT_TRUE(s->listServiceSwitches()->empty());
+  ASSERT_TRUE(s->putServiceSwitch({"presence", false, 2, 7}));
+  ASSERT_TRUE(s->putServiceSwitch({"presence", true, 3, 8}));
+  auto sw = s->listServiceSwitches();
+  ASSERT_EQ(sw->size(), 1u);
+  EXPECT_TRUE((*sw)[0].activated);
+  EXPECT_EQ((*sw)[0].version, 3);
+}
+
+TEST_F(StoreTest, Admins) {
+  auto s = open();
+  EXPECT_EQ(*s->countAdmins(), 0);
+  EXPECT_FALSE(s->findAdmin("admin")->has_value());
+  ASSERT_TRUE(s->putAdmin({"admin", "pbkdf2-sha256", 600000, "00ff", "abcd", 1, 1}));
+  ASSERT_TRUE(s->putAdmin({"admin", "pbkdf2-sha256", 600000, "11ee", "ef01", 1, 2}));
+  EXPECT_EQ(*s->countAdmins(), 1);
+  auto a = s->findAdmin("admin");
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ((*a)->salt_hex, "11ee");
+  EXPECT_EQ((*a)->hash_hex, "ef01");
+  EXPECT_EQ((*a)->iterations, 600000);
+  EXPECT_EQ((*a)->updated_at, 2);
+}
+
+TEST_F(StoreTest, AuditLogNewestFirstWithFilters) {
+  auto s = open();
+  auto entry = [](std::string actor, std::string type, std::optional<int64_t> pv) {
+    return AuditRecord{0,   100,          std::move(actor), "127.0.0.1", "create", std::move(type),
+                       "x", std::nullopt, "{\"a\":1}",      pv};
+  };
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto id = s->appendAudit(entry(i % 2 == 0 ? "admin" : "config", i < 3 ? "domain" : "user",
+                                   i == 4 ? std::nullopt : std::optional<int64_t>(i + 1)));
+    ASSERT_TRUE(id);
+    ids.push_back(*id);
+  }
+  EXPECT_LT(ids[0], ids[4]);
+  auto all = s->queryAudit({});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->total, 5);
+  ASSERT_EQ(all->items.size(), 5u);
+  EXPECT_EQ(all->items[0].id, ids[4]);
+  EXPECT_FALSE(all->items[0].policy_version.has_value());
+  EXPECT_FALSE(all->items[0].before_json.has_value());
+  EXPECT_EQ(all->items[0].after_json, "{\"a\":1}");
+  EXPECT_EQ(all->items[1].policy_version, 4);
+  auto page = s->queryAudit(audit("", "", ids[3], 2));
+  EXPECT_EQ(page->total, 5);  // the same on every page
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].id, ids[2]);
+  EXPECT_EQ(page->items[1].id, ids[1]);
+  EXPECT_EQ(s->queryAudit(audit("domain", ""))->total, 3);
+  EXPECT_EQ(s->queryAudit(audit("domain", "config"))->total, 1);
+  EXPECT_EQ(s->queryAudit(audit("", "admin' OR '1'='1"))->total, 0);
+}
+
+TEST_F(StoreTest, PolicyVersionGrowsOnlyWhenCommitted) {
+  auto s = open();
+  EXPECT_EQ(*s->policyVersion(), 0);
+  ASSERT_TRUE(s->begin());
+  EXPECT_EQ(*s->bumpPolicyVersion(), 1);
+  ASSERT_TRUE(s->addDomain({"example.org", "", 1, 1, 1, 0}));
+  s->rollback();
+  EXPECT_EQ(*s->policyVersion(), 0);
+  EXPECT_FALSE(s->findDomain("example.org")->has_value());
+  ASSERT_TRUE(s->begin());
+  EXPECT_EQ(*s->bumpPolicyVersion(), 1);
+  ASSERT_TRUE(s->addDomain({"example.org", "", 1, 1, 1, 0}));
+  ASSERT_TRUE(s->commit());
+  // A committed change is there for the next connection (synchronous=FULL, WAL).
+  s.reset();
+  s = open();
+  EXPECT_EQ(*s->policyVersion(), 1);
+  EXPECT_TRUE(s->findDomain("example.org")->has_value());
 }
 
 TEST_F(StoreTest, BindingsReplaceAndExpire) {

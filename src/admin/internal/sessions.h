@@ -1,0 +1,70 @@
+#pragma once
+
+// Administrators' sessions and the login rate limit (docs/admin-api.md, Authentication).
+// Both live in memory only: a restart signs everyone out and forgets failures. Thread-safe.
+//
+// SessionTable: tokens of 32 random bytes (base64url) that expire 8 h after their last use
+// and 24 h after login. LoginLimiter: an address with 5 failed logins within 60 s is refused
+// until the oldest of them is 60 s old.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "admin/admin_service.h"
+#include "common/clock.h"
+
+namespace herald::admin::detail {
+
+class SessionTable {
+ public:
+  static constexpr Duration kIdle = std::chrono::hours(8);
+  static constexpr Duration kAbsolute = std::chrono::hours(24);
+
+  explicit SessionTable(const Clock& clock) : clock_(clock) {}
+
+  Session create(const std::string& username);
+  // The session of a live token, its idle deadline moved on; nullopt otherwise.
+  std::optional<Session> use(const std::string& token);
+  // False when the token is not live.
+  bool revoke(const std::string& token);
+  // Revokes every token of `username` but `keep`.
+  void revokeOthers(const std::string& username, const std::string& keep);
+
+ private:
+  struct Entry {
+    std::string username;
+    TimePoint created;
+    TimePoint last_used;
+  };
+  bool live(const Entry& e, TimePoint now) const;
+  Session sessionOf(const std::string& token, const Entry& e, TimePoint now) const;
+
+  const Clock& clock_;
+  std::mutex mu_;
+  std::map<std::string, Entry> tokens_;
+};
+
+class LoginLimiter {
+ public:
+  static constexpr int kMaxFailures = 5;
+  static constexpr Duration kWindow = std::chrono::seconds(60);
+
+  explicit LoginLimiter(const Clock& clock) : clock_(clock) {}
+
+  // Seconds until `address` may try again (at least 1), or nullopt when it may now.
+  std::optional<int64_t> blockedFor(const std::string& address);
+  void recordFailure(const std::string& address);
+
+ private:
+  void forgetOld(std::deque<TimePoint>& failures, TimePoint now) const;
+
+  const Clock& clock_;
+  std::mutex mu_;
+  std::map<std::string, std::deque<TimePoint>> failures_;
+};
+
+}  // namespace herald::admin::detail
