@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -339,6 +340,72 @@ void readTls(Reader& r, const toml::table& root, const std::filesystem::path& ba
   }
 }
 
+// The first administrator's password: 12-128 characters without control characters, the rule
+// of PUT /admins/{name}/password (docs/admin-api.md).
+std::string adminPasswordProblem(const std::string& p) {
+  if (p.size() < 12 || p.size() > 128) return "must have 12 to 128 characters";
+  for (char ch : p) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) {
+      return "must not contain control characters";
+    }
+  }
+  return "";
+}
+
+void readAdmin(Reader& r, const toml::table& root, const std::filesystem::path& base, Config* c) {
+  AdminConfig& a = c->admin;
+  const toml::table* t = r.table(root, "", "admin");
+  if (t != nullptr) {
+    r.checkKeys(
+        *t, "admin",
+        {"enabled", "address", "port", "tls_certificate", "tls_private_key", "initial_password"});
+    if (const toml::node* v = t->get("enabled")) {
+      if (!v->is_boolean()) {
+        r.error("admin.enabled", v, "must be true or false");
+      } else {
+        a.enabled = *v->value<bool>();
+      }
+    }
+    r.string(*t, "admin", "address", &a.address);
+    if (!validAddress(a.address)) {
+      r.error("admin.address", t->get("address"), "must be an IPv4 or IPv6 address");
+    }
+    r.integer(*t, "admin", "port", 0, 65535, &a.port);
+    r.path(*t, "admin", "tls_certificate", base, &a.tls_certificate);
+    r.path(*t, "admin", "tls_private_key", base, &a.tls_private_key);
+    r.string(*t, "admin", "initial_password", &a.initial_password);
+    if (t->get("initial_password") != nullptr) {
+      if (auto why = adminPasswordProblem(a.initial_password); !why.empty()) {
+        r.error("admin.initial_password", t->get("initial_password"), why);
+      }
+    }
+    if (a.tls_certificate.empty() != a.tls_private_key.empty()) {
+      r.error(a.tls_certificate.empty() ? "admin.tls_certificate" : "admin.tls_private_key", t,
+              "tls_certificate and tls_private_key must be set together");
+    }
+    for (auto [key, p] : {std::pair{"admin.tls_certificate", &a.tls_certificate},
+                          std::pair{"admin.tls_private_key", &a.tls_private_key}}) {
+      std::error_code ec;
+      if (!p->empty() && !std::filesystem::is_regular_file(*p, ec)) {
+        r.error(key, t->get(std::string_view(key).substr(6)), "no such file: " + p->string());
+      }
+    }
+    auto ep = Endpoint::fromAddress(a.address, 0);
+    if (a.enabled && ep && !ep->isLoopback() && a.tls_certificate.empty() &&
+        a.tls_private_key.empty()) {
+      r.error("admin.tls_certificate", t,
+              "required when admin.address (" + a.address +
+                  ") is not a loopback address: the admin API carries passwords and tokens");
+    }
+  }
+  if (const char* env = std::getenv("HERALD_ADMIN_PASSWORD"); env != nullptr && *env != '\0') {
+    a.initial_password = env;
+    if (auto why = adminPasswordProblem(a.initial_password); !why.empty()) {
+      r.error("admin.initial_password", nullptr, "HERALD_ADMIN_PASSWORD " + why);
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view transportName(Transport t) {
@@ -388,7 +455,8 @@ ConfigLoad loadConfigText(std::string_view text, const std::filesystem::path& so
   readSip(r, root, &c);
   readRegistrar(r, root, &c);
   readTls(r, root, base, &c);
-  r.checkKeys(root, "", {"node", "log", "sip", "registrar", "tls"});
+  readAdmin(r, root, base, &c);
+  r.checkKeys(root, "", {"node", "log", "sip", "registrar", "tls", "admin"});
   if (load.errors.empty()) load.config = std::move(c);
   return load;
 }

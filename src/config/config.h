@@ -95,6 +95,24 @@ struct TlsConfig {
   bool verify_server = true;
 };
 
+// The admin listener: REST API and web console (docs/admin-api.md).
+struct AdminConfig {
+  // Default: true. false: no admin listener (the offline `herald user ... -c` still works).
+  bool enabled = true;
+  // Default: "127.0.0.1". IPv4 or IPv6 literal. Any address that is not loopback requires
+  // tls_certificate and tls_private_key.
+  std::string address = "127.0.0.1";
+  // Default: 8080. 0 binds any free port.
+  uint16_t port = 8080;
+  // PEM certificate chain and key for HTTPS. Default: empty (plain HTTP, loopback only).
+  std::filesystem::path tls_certificate;
+  std::filesystem::path tls_private_key;
+  // Default: empty, meaning a random password written to <data_dir>/initial-admin-password.
+  // The password of the first administrator, used only while the store has none; the
+  // environment variable HERALD_ADMIN_PASSWORD, when set, takes its place. 12-128 characters.
+  std::string initial_password;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from
   NodeConfig node;
@@ -102,6 +120,7 @@ struct Config {
   SipConfig sip;
   RegistrarSettings registrar;
   TlsConfig tls;
+  AdminConfig admin;
 };
 
 struct ConfigError {
@@ -119,6 +138,7 @@ struct ConfigLoad {
   bool ok() const { return config.has_value(); }
 };
 
+// Both read the environment variable HERALD_ADMIN_PASSWORD (admin.initial_password).
 ConfigLoad loadConfigFile(const std::filesystem::path& path);
 // Parses text as if read from `source` (relative paths resolve against its folder).
 ConfigLoad loadConfigText(std::string_view text, const std::filesystem::path& source);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 namespace herald::config {
@@ -125,6 +127,107 @@ TEST(ConfigTest, MissingFileIsAnError) {
   ConfigLoad l = loadConfigFile("/nonexistent/herald.toml");
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.errors[0].message, "cannot read the file");
+}
+
+TEST(ConfigTest, AdminDefaultsToLoopbackPort8080) {
+  ConfigLoad l = load("");
+  ASSERT_TRUE(l.ok());
+  const AdminConfig& a = l.config->admin;
+  EXPECT_TRUE(a.enabled);
+  EXPECT_EQ(a.address, "127.0.0.1");
+  EXPECT_EQ(a.port, 8080);
+  EXPECT_TRUE(a.tls_certificate.empty());
+  EXPECT_TRUE(a.tls_private_key.empty());
+  EXPECT_TRUE(a.initial_password.empty());
+}
+
+// Two empty files standing for a certificate and its key.
+class AdminTlsFiles {
+ public:
+  AdminTlsFiles() : dir_(std::filesystem::temp_directory_path() / "herald-config-test-admin") {
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "admin.pem") << "x";
+    std::ofstream(dir_ / "admin.key") << "x";
+  }
+  ~AdminTlsFiles() { std::filesystem::remove_all(dir_); }
+  std::string cert() const { return (dir_ / "admin.pem").string(); }
+  std::string key() const { return (dir_ / "admin.key").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST(ConfigTest, ReadsTheAdminTable) {
+  AdminTlsFiles files;
+  ConfigLoad l = load(R"(
+[admin]
+enabled = true
+address = "0.0.0.0"
+port = 9443
+tls_certificate = ")" +
+                      files.cert() + R"("
+tls_private_key = ")" +
+                      files.key() + R"("
+initial_password = "correct horse battery"
+)");
+  ASSERT_TRUE(l.ok()) << l.errors[0].toString("x");
+  const AdminConfig& a = l.config->admin;
+  EXPECT_EQ(a.address, "0.0.0.0");
+  EXPECT_EQ(a.port, 9443);
+  EXPECT_EQ(a.tls_certificate, files.cert());
+  EXPECT_EQ(a.tls_private_key, files.key());
+  EXPECT_EQ(a.initial_password, "correct horse battery");
+  EXPECT_FALSE(load("[admin]\nenabled = false\n").config->admin.enabled);
+}
+
+TEST(ConfigTest, AdminErrorsNameTheirKeys) {
+  ConfigLoad l = load(R"(
+[admin]
+enabled = "yes"
+address = "localhost"
+port = 70000
+tls_certificate = "/nonexistent/admin.pem"
+initial_password = "short"
+colour = "blue"
+)");
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(errorKeys(l),
+            (std::vector<std::string>{"admin.colour", "admin.enabled", "admin.address",
+                                      "admin.port", "admin.initial_password",
+                                      "admin.tls_private_key", "admin.tls_certificate"}))
+      << [&] {
+           std::string s;
+           for (auto& e : l.errors) s += e.toString("f") + "\n";
+           return s;
+         }();
+  EXPECT_EQ(l.errors[4].message, "must have 12 to 128 characters");
+  EXPECT_EQ(l.errors[6].message, "no such file: /nonexistent/admin.pem");
+}
+
+TEST(ConfigTest, AdminOnANonLoopbackAddressNeedsTls) {
+  ConfigLoad l = load("[admin]\naddress = \"192.0.2.10\"\n");
+  ASSERT_FALSE(l.ok());
+  ASSERT_EQ(l.errors.size(), 1u);
+  EXPECT_EQ(l.errors[0].key, "admin.tls_certificate");
+  EXPECT_EQ(l.errors[0].message.rfind("required when admin.address (192.0.2.10) is not", 0), 0u);
+  EXPECT_TRUE(load("[admin]\naddress = \"::1\"\n").ok());
+  EXPECT_TRUE(load("[admin]\naddress = \"127.0.0.2\"\n").ok());
+  EXPECT_TRUE(load("[admin]\naddress = \"0.0.0.0\"\nenabled = false\n").ok());
+}
+
+TEST(ConfigTest, AdminPasswordFromTheEnvironment) {
+  setenv("HERALD_ADMIN_PASSWORD", "from the environment", 1);
+  ConfigLoad l = load("[admin]\ninitial_password = \"from the config file\"\n");
+  ConfigLoad bad_env = [] {
+    setenv("HERALD_ADMIN_PASSWORD", "short", 1);
+    return load("");
+  }();
+  unsetenv("HERALD_ADMIN_PASSWORD");
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l.config->admin.initial_password, "from the environment");
+  ASSERT_FALSE(bad_env.ok());
+  EXPECT_EQ(bad_env.errors[0].key, "admin.initial_password");
+  EXPECT_EQ(bad_env.errors[0].message, "HERALD_ADMIN_PASSWORD must have 12 to 128 characters");
 }
 
 TEST(ConfigTest, ShippedConfigIsValid) {
