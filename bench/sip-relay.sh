@@ -84,6 +84,8 @@ address = "127.0.0.1"
 port = 5070
 [registrar]
 digest_algorithms = ["MD5"]
+[admin]
+port = 0
 TOML
   "$HERALD" user -c "$WORK/herald/node.toml" add bob@domainb.test --password x >/dev/null
 }

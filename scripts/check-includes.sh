@@ -18,7 +18,6 @@ declare -A allowed=(
   [store]="common"
   [registrar]="common sip/message sip/parser sip/transaction sip/proxy store"
   [im]="common sip/message sip/parser sip/transaction sip/proxy store registrar"
-  [admin]="common"
   [config]="common sip/message sip/parser"
   [admin]="common sip/message store registrar"
   [server]="common sip/message sip/parser sip/transaction sip/transport sip/proxy store registrar im config admin"

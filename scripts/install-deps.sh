@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Herald needs to build, test and run.
+# Installs the Debian 12 packages Herald needs to build, test and run, and the npm package of
+# the console's browser test (playwright-core, into tests/browser/node_modules; it drives
+# Debian's chromium). npm is used for that alone.
 # Idempotent: when everything is present it only checks and returns (well under a second).
 # Usage: scripts/install-deps.sh            (as root, or with sudo available)
 set -euo pipefail
@@ -14,7 +16,11 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libosip2-dev
   openssl procps sip-tester python3
+  # the console's browser test
+  chromium fonts-dejavu-core
 )
+# Node.js (>= 18) for the browser test: Debian's, unless one is installed already.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 # --bench: also what bench/sip-relay.sh runs against (Kamailio, its TLS and SQLite modules), and
 # tcpdump for bench/wire_latency.py.
@@ -28,7 +34,15 @@ for p in "${packages[@]}"; do
   [[ "$status" == "installed" ]] || missing+=("$p")
 done
 
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+browser_tools() {
+  [[ -d "$ROOT/tests/browser/node_modules/playwright-core" ]] && return 0
+  echo "install-deps: npm install (tests/browser: playwright-core)"
+  (cd "$ROOT/tests/browser" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 if ((${#missing[@]} == 0)); then
+  browser_tools
   exit 0
 fi
 
@@ -45,4 +59,5 @@ if [[ ${1:-} == --bench ]] && command -v systemctl >/dev/null; then
   # The package may enable Kamailio as a service on all interfaces: the benchmark starts its own.
   "${sudo[@]}" systemctl disable --now kamailio >/dev/null 2>&1 || true
 fi
+browser_tools
 echo "install-deps: done"

@@ -73,6 +73,9 @@ struct Seed {
   std::vector<std::string> config_domains;  // sip.domains, added when missing (actor "config")
   ClusterParams cluster_defaults;           // federation_routing_fqdn = hostname
   NodeParams node_defaults;                 // from the config file
+  // admin.initial_password (or HERALD_ADMIN_PASSWORD): the first administrator's password
+  // when the store has none. Empty: a random one, written to <data_dir>/initial-admin-password.
+  std::string initial_admin_password;
 };
 
 struct Session {

@@ -27,7 +27,7 @@ AdminServiceImpl::AdminServiceImpl(std::unique_ptr<detail::Context> ctx)
 ApiResult<void> AdminServiceImpl::start(const std::filesystem::path& data_dir) {
   auto* domains = static_cast<detail::Domains*>(resources_["domains"].get());
   if (auto r = domains->importConfigDomains(ctx_->seed.config_domains); !r) return r;
-  auto first = accounts_.ensureFirstAdmin(data_dir);
+  auto first = accounts_.ensureFirstAdmin(data_dir, ctx_->seed.initial_admin_password);
   if (!first) return tl::unexpected(first.error());
   initial_password_file_ = *first;
   std::lock_guard<std::mutex> lock(ctx_->store_mu);

@@ -1,6 +1,7 @@
 #include "server/commands.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -86,10 +87,23 @@ int runServe(const std::filesystem::path& config_path) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const std::filesystem::path password_file =
+      load.config->node.data_dir / "initial-admin-password";
+  const bool had_password_file = std::filesystem::exists(password_file);
   Node node(std::move(*load.config));
   if (auto started = node.start(); !started) {
     HLOG_ERROR(Server, "cannot start: {}", started.error().toString());
     return 1;
+  }
+  // First start with a generated administrator password: show it once to the person at the
+  // terminal (`make run`), never to the log; a service manager finds it in the file.
+  if (!had_password_file && std::filesystem::exists(password_file) && ::isatty(1) == 1) {
+    std::ifstream in(password_file);
+    std::string password;
+    std::getline(in, password);
+    std::cout << "\n  Administrator: admin   password: " << password << "\n  (kept in "
+              << password_file.string() << "; sign in and change it)\n\n"
+              << std::flush;
   }
   HLOG_INFO(Server, "running; stop with Ctrl-C (SIGINT) or SIGTERM");
   int sig = 0;

@@ -2,6 +2,12 @@
 
 #include <unistd.h>
 
+#include <future>
+#include <map>
+#include <mutex>
+
+#include "admin/admin_service.h"
+#include "admin/http_api.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "im/im_service.h"
@@ -41,8 +47,22 @@ class WorkerStack final : public sip::TransportReceiver {
     tm_.advance(now);
     proxy_.onTick(now);
   }
+  // On this worker, between requests: the snapshot new requests see from now on.
+  void applyPolicy(const admin::PolicyPtr& policy) {
+    routing_.policy = policy;
+    const admin::NodeParams& p = policy->node;
+    tm_.setTimers(sip::TimerConfig{Duration(p.sip_t1_ms), Duration(p.sip_t2_ms),
+                                   Duration(p.sip_t4_ms)});
+    registrar::RegistrarConfig rc = registrar_base_;
+    rc.min_expires = p.registrar_min_expires_s;
+    rc.max_expires = p.registrar_max_expires_s;
+    registrar_.setConfig(rc);
+  }
+  const sip::TransactionManager::Stats& transactionStats() const { return tm_.stats(); }
 
  private:
+  RoutingPolicy routing_;
+  registrar::RegistrarConfig registrar_base_;
   sip::TransportSender sender_;
   sip::TransactionManager tm_;
   registrar::Registrar registrar_;
@@ -51,16 +71,69 @@ class WorkerStack final : public sip::TransportReceiver {
   sip::Proxy proxy_;
 };
 
+const char* serviceName(admin::Service s) {
+  switch (s) {
+    case admin::Service::SipProxy:
+      return "sip-proxy";
+    case admin::Service::SipFederation:
+      return "sip-federation";
+    case admin::Service::Presence:
+      return "presence";
+  }
+  return "?";
+}
+
+// The node parameters as the config file sets them: the base that API values override.
+admin::NodeParams nodeDefaults(const config::Config& c) {
+  admin::NodeParams p;
+  p.sip_t1_ms = static_cast<int>(c.sip.t1_ms);
+  p.sip_t2_ms = static_cast<int>(c.sip.t2_ms);
+  p.sip_t4_ms = static_cast<int>(c.sip.t4_ms);
+  p.registrar_min_expires_s = static_cast<int>(c.registrar.min_expires);
+  p.registrar_max_expires_s = static_cast<int>(c.registrar.max_expires);
+  p.tcp_idle_timeout_s = static_cast<int>(c.sip.tcp_idle_timeout_s);
+  p.max_connections = static_cast<int>(c.sip.max_connections);
+  p.log_level = c.log.options.level;
+  return p;
+}
+
 }  // namespace
 
-struct Node::Impl {
+struct Node::Impl final : public admin::NodeControl {
+  explicit Impl(const config::Config& c) : config(c) {}
+
+  // admin::NodeControl (admin threads).
+  Result<void> applyPolicy(admin::PolicyPtr policy) override;
+  void userChanged(const std::string& username, const std::string& domain,
+                   const std::string& ha1_md5, const std::string& ha1_sha256) override;
+  void userDeleted(const std::string& username, const std::string& domain) override;
+  size_t registeredContacts(const std::string& username, const std::string& domain) override;
+  Result<void> restartService(admin::Service s) override;
+  admin::ServiceStatus serviceStatus(admin::Service s) override;
+  admin::NodeStatus status() override;
+
+  // Runs f on every worker, one after the other, and returns when all have.
+  void onEveryWorker(const std::function<void(WorkerStack&)>& f);
+  std::vector<admin::ListenerInfo> sipListeners() const;
+
+  const config::Config& config;
   const Clock& clock = SystemClock::instance();
+  int64_t started_at = 0;
+  std::filesystem::path db_path;
+  // The policy in force, and when each service last changed state. apply_mu serializes
+  // changes (the admin plane already does; this keeps NodeControl safe on its own).
+  std::mutex apply_mu;
+  mutable std::mutex policy_mu;
+  admin::PolicyPtr policy;
+  std::map<admin::Service, int64_t> service_since;
+  std::unique_ptr<admin::AdminService> admin;
+  std::unique_ptr<admin::HttpApi> http;
   std::unique_ptr<store::StoreWorker> store;
   registrar::UserDirectory users;
   registrar::LocationService location;
   std::unique_ptr<registrar::DigestAuthenticator> auth;
   im::DeliveryGuard delivery_guard;
-  RoutingPolicy policy;
+  std::vector<Cidr> trusted;
   sip::NextHopResolver resolver;
   sip::LocalAddresses local;
   sip::ProxyConfig proxy_config;
@@ -81,8 +154,11 @@ WorkerStack::WorkerStack(uint32_t index, Node::Impl& node)
           node.clock, node.location, *node.store, node.delivery_guard,
           [&node, index](std::function<void()> f) { node.transport->post(index, std::move(f)); },
           node.hostname),
-      router_(node.policy, registrar_, im_, node.location, node.users, *node.auth, node.clock),
+      router_(routing_, registrar_, im_, node.location, node.users, *node.auth, node.clock),
       proxy_(tm_, node.local, node.proxy_config, router_, node.clock, node.resolver) {
+  routing_.trusted = node.trusted;
+  registrar_base_ = node.registrar_config;
+  applyPolicy(node.policy);
   tm_.setUser(&proxy_);
   registrar_.setOnRegistered([this](const std::string& aor) { im_.deliverStored(proxy_, aor); });
 }
@@ -103,7 +179,7 @@ std::vector<std::string> Node::listenerDescriptions() const {
 }
 
 Result<void> Node::start() {
-  impl_ = std::make_unique<Impl>();
+  impl_ = std::make_unique<Impl>(config_);
   Impl& n = *impl_;
   std::error_code ec;
   std::filesystem::create_directories(config_.node.data_dir, ec);
@@ -132,6 +208,8 @@ Result<void> Node::start() {
 
   // Store: users and bindings are loaded before any request can arrive.
   auto db_path = config_.node.data_dir / "herald.db";
+  n.db_path = db_path;
+  n.started_at = n.clock.unixSeconds();
   auto opened = store::openSqliteStore(db_path);
   if (!opened) return unexpected(opened.error());
   auto users = (*opened)->listUsers();
@@ -180,10 +258,23 @@ Result<void> Node::start() {
   });
   n.store->start();
 
-  for (const auto& d : config_.sip.domains) n.policy.domains.insert(d);
-  for (const auto& t : config_.sip.trusted_sources) n.policy.trusted.push_back(*Cidr::parse(t));
-  if (n.policy.domains.empty()) HLOG_WARN(Server, "no local domains configured (sip.domains)");
-  for (const auto& d : n.policy.domains) HLOG_INFO(Server, "local domain {}", d);
+  // The admin plane: its objects live in the store; the config file seeds them.
+  admin::Seed seed;
+  seed.node_name = config_.node.name;
+  seed.config_domains = config_.sip.domains;
+  seed.cluster_defaults.federation_routing_fqdn = n.hostname;
+  seed.node_defaults = nodeDefaults(config_);
+  seed.initial_admin_password = config_.admin.initial_password;
+  auto admin = admin::AdminService::open(db_path, config_.node.data_dir, n, seed);
+  if (!admin) {
+    return unexpected(unavailable("admin plane: " + admin.error().message));
+  }
+  n.admin = std::move(*admin);
+  n.policy = n.admin->policy();
+  const admin::Policy& policy = *n.policy;
+  for (const auto& t : config_.sip.trusted_sources) n.trusted.push_back(*Cidr::parse(t));
+  if (policy.local_domains.empty()) HLOG_WARN(Server, "no local domains (sip.domains, or add one)");
+  for (const auto& d : policy.local_domains) HLOG_INFO(Server, "local domain {}", d);
   for (const auto& t : config_.sip.trusted_sources) HLOG_INFO(Server, "trusted source {}", t);
 
   registrar::DigestConfig digest;
@@ -197,15 +288,17 @@ Result<void> Node::start() {
   n.registrar_config =
       registrar::RegistrarConfig{config_.registrar.min_expires, config_.registrar.max_expires,
                                  config_.registrar.default_expires, config_.registrar.max_contacts};
-  n.timers = sip::TimerConfig{Duration(config_.sip.t1_ms), Duration(config_.sip.t2_ms),
-                              Duration(config_.sip.t4_ms)};
+  n.timers = sip::TimerConfig{Duration(policy.node.sip_t1_ms), Duration(policy.node.sip_t2_ms),
+                              Duration(policy.node.sip_t4_ms)};
+  // A level set through the API wins over the file's (and its per-subsystem levels).
+  if (policy.node.log_level != config_.log.options.level) log::setLevel("*", policy.node.log_level);
   n.proxy_config.server_name = "Herald/" + std::string(HERALD_VERSION_STRING);
 
   sip::TransportConfig tc;
   tc.workers = config_.sip.workers;
   tc.limits = config_.sip.limits;
-  tc.idle_timeout = Duration(int64_t{config_.sip.tcp_idle_timeout_s} * 1000);
-  tc.max_connections = config_.sip.max_connections;
+  tc.idle_timeout = Duration(int64_t{policy.node.tcp_idle_timeout_s} * 1000);
+  tc.max_connections = static_cast<uint32_t>(policy.node.max_connections);
   tc.tls.certificate = config_.tls.certificate;
   tc.tls.private_key = config_.tls.private_key;
   tc.tls.ca_file = config_.tls.ca_file;
@@ -234,13 +327,175 @@ Result<void> Node::start() {
     n.transport->setReceiver(w, n.stacks.back().get());
   }
   n.transport->start();
-  for (const auto& l : listenerDescriptions()) HLOG_INFO(Server, "SIP listening on {}", l);
-  HLOG_INFO(Server, "{} SIP workers, advertised host {}", n.transport->workers(), n.hostname);
+  for (admin::Service s : admin::kServices) n.service_since[s] = n.clock.unixSeconds();
+  if (!policy.services.sip_proxy) {
+    n.transport->closeListeners();
+    HLOG_WARN(Server, "service sip-proxy is deactivated: no SIP listener is open");
+  } else {
+    for (const auto& l : listenerDescriptions()) HLOG_INFO(Server, "SIP listening on {}", l);
+  }
+  HLOG_INFO(Server, "{} SIP workers, advertised host {}, policy version {}",
+            n.transport->workers(), n.hostname, policy.version);
+
+  if (config_.admin.enabled) {
+    admin::HttpApiOptions o;
+    o.address = config_.admin.address;
+    o.port = config_.admin.port;
+    o.tls_certificate = config_.admin.tls_certificate;
+    o.tls_private_key = config_.admin.tls_private_key;
+    n.http = std::make_unique<admin::HttpApi>(*n.admin, o);
+    if (auto started = n.http->start(); !started) return started;
+    const bool v6 = config_.admin.address.find(':') != std::string::npos;
+    HLOG_INFO(Server, "admin console and API on {}://{}{}{}:{}/",
+              o.tls_certificate.empty() ? "http" : "https", v6 ? "[" : "",
+              config_.admin.address, v6 ? "]" : "", n.http->port());
+  }
   return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// admin::NodeControl
+
+void Node::Impl::onEveryWorker(const std::function<void(WorkerStack&)>& f) {
+  for (uint32_t w = 0; w < transport->workers(); ++w) {
+    std::promise<void> done;
+    auto* stack = static_cast<WorkerStack*>(stacks[w].get());
+    transport->post(w, [&] {
+      f(*stack);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+}
+
+Result<void> Node::Impl::applyPolicy(admin::PolicyPtr next) {
+  std::lock_guard<std::mutex> apply(apply_mu);
+  admin::PolicyPtr prev;
+  {
+    std::lock_guard<std::mutex> lock(policy_mu);
+    prev = policy;
+  }
+  // Services first: a listener that cannot open refuses the whole change.
+  if (next->services.sip_proxy != prev->services.sip_proxy) {
+    if (next->services.sip_proxy) {
+      if (auto r = transport->reopenListeners(); !r) return r;
+      HLOG_INFO(Server, "service sip-proxy activated: SIP listeners open");
+    } else {
+      transport->closeListeners();
+      HLOG_INFO(Server, "service sip-proxy deactivated: SIP listeners closed");
+    }
+  }
+  for (admin::Service s : admin::kServices) {
+    if (next->services.activated(s) != prev->services.activated(s)) {
+      std::lock_guard<std::mutex> lock(policy_mu);
+      service_since[s] = clock.unixSeconds();
+    }
+  }
+  const admin::NodeParams& p = next->node;
+  if (p.log_level != prev->node.log_level) log::setLevel("*", p.log_level);
+  transport->setConnectionLimits(Duration(int64_t{p.tcp_idle_timeout_s} * 1000),
+                                 static_cast<uint32_t>(p.max_connections));
+  onEveryWorker([&](WorkerStack& w) { w.applyPolicy(next); });
+  {
+    std::lock_guard<std::mutex> lock(policy_mu);
+    policy = next;
+  }
+  HLOG_INFO(Server, "policy version {} applied", next->version);
+  return {};
+}
+
+void Node::Impl::userChanged(const std::string& username, const std::string& domain,
+                             const std::string& ha1_md5, const std::string& ha1_sha256) {
+  users.upsert(registrar::UserEntry{username, domain, "", ha1_md5, ha1_sha256});
+}
+
+void Node::Impl::userDeleted(const std::string& username, const std::string& domain) {
+  users.erase(username, domain);
+  // Its registrations go too (and from the store, through the location service).
+  std::string aor = "sip:" + username + "@" + domain;
+  std::promise<void> done;
+  auto r = location.update(
+      aor, clock.unixSeconds(),
+      [](std::vector<registrar::Binding>& b) -> Result<void> {
+        b.clear();
+        return {};
+      },
+      [&done](Result<void>) { done.set_value(); });
+  if (r) done.get_future().wait();
+}
+
+size_t Node::Impl::registeredContacts(const std::string& username, const std::string& domain) {
+  return location.lookup("sip:" + username + "@" + domain, clock.unixSeconds()).size();
+}
+
+Result<void> Node::Impl::restartService(admin::Service s) {
+  std::lock_guard<std::mutex> apply(apply_mu);
+  if (s == admin::Service::SipProxy) {
+    transport->closeListeners();
+    if (auto r = transport->reopenListeners(); !r) return r;
+  }
+  std::lock_guard<std::mutex> lock(policy_mu);
+  service_since[s] = clock.unixSeconds();
+  HLOG_INFO(Server, "service {} restarted", serviceName(s));
+  return {};
+}
+
+std::vector<admin::ListenerInfo> Node::Impl::sipListeners() const {
+  std::vector<admin::ListenerInfo> out;
+  for (const auto& l : transport->boundListeners()) {
+    std::string t(sip::transportName(l.transport));
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.push_back(admin::ListenerInfo{t, l.address.address(), l.address.port(),
+                                      "sip-proxy"});
+  }
+  return out;
+}
+
+admin::ServiceStatus Node::Impl::serviceStatus(admin::Service s) {
+  admin::ServiceStatus st;
+  std::lock_guard<std::mutex> lock(policy_mu);
+  st.since = service_since[s];
+  const bool on = policy->services.activated(s);
+  st.state = on ? admin::ServiceState::Running : admin::ServiceState::Stopped;
+  if (s == admin::Service::SipProxy && on && transport->listening()) st.listeners = sipListeners();
+  return st;
+}
+
+admin::NodeStatus Node::Impl::status() {
+  admin::NodeStatus st;
+  st.version = HERALD_VERSION_STRING;
+  st.node = config.node.name;
+  st.started_at = started_at;
+  if (transport->listening()) st.listeners = sipListeners();
+  if (http) st.listeners.push_back(http->listener());
+  auto t = transport->stats();
+  st.counters["sip.received"] = t.received;
+  st.counters["sip.sent"] = t.sent;
+  st.counters["sip.parse_errors"] = t.parse_errors;
+  st.counters["sip.connections_open"] = t.connections_open;
+  st.counters["sip.connections_rejected"] = t.connections_rejected;
+  st.counters["sip.send_failures"] = t.send_failures;
+  st.counters["sip.handoffs"] = t.handoffs;
+  uint64_t server = 0, client = 0, timeouts = 0;
+  onEveryWorker([&](WorkerStack& w) {
+    server += w.transactionStats().server_created;
+    client += w.transactionStats().client_created;
+    timeouts += w.transactionStats().client_timeouts;
+  });
+  st.counters["transactions.server_created"] = server;
+  st.counters["transactions.client_created"] = client;
+  st.counters["transactions.client_timeouts"] = timeouts;
+  st.counters["registrar.bindings"] = location.bindingCount();
+  st.counters["registrar.users"] = users.size();
+  st.store_path = db_path.string();
+  return st;
 }
 
 void Node::stop() {
   if (!impl_) return;
+  // The admin plane first: it calls into everything below.
+  if (impl_->http) impl_->http->stop();
+  impl_->http.reset();
   if (impl_->transport) {
     auto st = impl_->transport->stats();
     HLOG_INFO(Server,
@@ -255,6 +510,7 @@ void Node::stop() {
     }
   }
   if (impl_->store) impl_->store->stop();
+  impl_->admin.reset();
   impl_.reset();
   HLOG_INFO(Server, "node {} stopped", config_.node.name);
 }

@@ -56,11 +56,18 @@ void SipRouter::route(sip::Proxy& proxy, sip::RequestContext& ctx) {
   const bool is_trusted = trusted(ctx.origin.source);
   const bool to_me = proxy.local().isMe(*uri) && !uri->has_user;
   const std::string domain = lowerHost(uri->host);
-  const bool local_domain = policy_.domains.count(domain) != 0;
+  const admin::Policy& policy = *policy_.policy;
+  const bool local_domain = policy.local_domains.count(domain) != 0;
+
+  // A deactivated presence service (Tools > Control Center) refuses its requests outright.
+  if ((method == Method::Publish || method == Method::Subscribe) && !policy.services.presence) {
+    proxy.reply(ctx, 503, "Service Unavailable (presence is deactivated)", "Retry-After: 60\r\n");
+    return;
+  }
 
   if (method == Method::Register) {
     if (local_domain || proxy.local().isMe(*uri)) {
-      registrar_.handle(proxy, ctx, policy_.domains, is_trusted);
+      registrar_.handle(proxy, ctx, policy.local_domains, is_trusted);
     } else {
       proxy.reply(ctx, 403, "Forbidden (not a domain of this registrar)");
     }
@@ -87,7 +94,7 @@ void SipRouter::route(sip::Proxy& proxy, sip::RequestContext& ctx) {
   // Who is asking: local users prove it with digest (RFC 3261 §22.3, 407).
   auto from = req.from();
   std::string from_domain = from && (*from)->uri.isSip() ? lowerHost((*from)->uri.host) : "";
-  const bool sender_local = policy_.domains.count(from_domain) != 0;
+  const bool sender_local = policy.local_domains.count(from_domain) != 0;
   if (sender_local && !is_trusted) {
     auto check = auth_.verify(req, HeaderId::ProxyAuthorization, from_domain, users_);
     if (check.outcome != registrar::DigestAuthenticator::Outcome::Ok) {

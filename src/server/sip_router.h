@@ -12,13 +12,14 @@
 //   Through our Record-Route (in dialog)  -> the next hop the request names
 //   Anything else                         -> 403 (not an open relay) / 404 / 481
 //
-// One per worker; the policy is shared and read-only.
+// One per worker, with that worker's RoutingPolicy.
 
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "admin/policy.h"
 #include "common/inet.h"
 #include "im/im_service.h"
 #include "registrar/digest.h"
@@ -29,9 +30,11 @@
 
 namespace herald::server {
 
+// One per worker, changed only on that worker (between requests) when the admin plane applies
+// a new snapshot.
 struct RoutingPolicy {
-  std::set<std::string> domains;  // lower-case local domains
-  std::vector<Cidr> trusted;      // sources trusted without authentication
+  admin::PolicyPtr policy;    // local domains, parameters, service switches
+  std::vector<Cidr> trusted;  // sources trusted without authentication (config file)
 };
 
 class SipRouter final : public sip::RequestRouter {

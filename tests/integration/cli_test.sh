@@ -58,6 +58,9 @@ domains = ["example.com"]
 transport = "udp"
 address = "127.0.0.1"
 port = 15060
+[admin]
+port = 0
+initial_password = "cli-test-admin-password"
 TOML
 for sig in INT TERM; do
   "$herald" serve --config "$work/node.toml" >"$work/serve.out" 2>&1 &

@@ -2,6 +2,7 @@
 127.0.0.1 with ports chosen by the kernel (read back from the node's log), users created with
 the herald CLI, and clean shutdown (SIGTERM) or a crash (SIGKILL)."""
 
+import json
 import os
 import re
 import shutil
@@ -9,8 +10,13 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 HERALD = os.environ.get("HERALD_BINARY", "build/herald")
+
+
+ADMIN_PASSWORD = "integration-admin-pass"
 
 
 class Node:
@@ -22,6 +28,9 @@ class Node:
         self.proc = None
         self.ports = {}
         self.ports6 = {}  # listeners on ::1 when ipv6
+        self.admin_url = None  # http://127.0.0.1:PORT, read from the log
+        self.admin_password = ADMIN_PASSWORD
+        self.token = None
         listen = "".join('[[sip.listen]]\ntransport = "%s"\naddress = "127.0.0.1"\nport = 0\n' % t
                          for t in transports)
         if ipv6:
@@ -34,6 +43,9 @@ class Node:
             if trusted:
                 f.write("trusted_sources = [%s]\n" % ", ".join('"%s"' % t for t in trusted))
             f.write(listen)
+            # The admin API on a port of the kernel's choice, so that nodes run side by side.
+            f.write('[admin]\naddress = "127.0.0.1"\nport = 0\ninitial_password = "%s"\n'
+                    % ADMIN_PASSWORD)
             f.write(extra)
 
     def cli(self, *args, stdin=None):
@@ -61,6 +73,9 @@ class Node:
                               re.findall(r"SIP listening on (udp|tcp|tls) 127\.0\.0\.1:(\d+)", text)}
                 self.ports6 = {t: int(p) for t, p in
                                re.findall(r"SIP listening on (udp|tcp|tls) \[::1\]:(\d+)", text)}
+                m = re.search(r"admin console and API on (http\S+)", text)
+                self.admin_url = m.group(1).rstrip("/") if m else None
+                self.token = None
                 if first:
                     # A restart binds the same ports, as a real node does.
                     with open(self.config) as f:
@@ -75,6 +90,34 @@ class Node:
                 raise RuntimeError("herald exited:\n" + text)
             time.sleep(0.05)
         raise RuntimeError("herald did not start:\n" + open(self.log_path).read())
+
+    def api(self, method, path, body=None, headers=None, token=True, raw=None):
+        """One admin API call: (status, parsed JSON or None, response headers). Logs in first."""
+        if token and self.token is None:
+            st, js, _ = self.api("POST", "/api/v1/login",
+                                 {"username": "admin", "password": self.admin_password}, token=False)
+            if st != 200:
+                raise RuntimeError("admin login failed: %s %s" % (st, js))
+            self.token = js["token"]
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.admin_url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                text = r.read()
+                return r.status, (json.loads(text) if text else None), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            text = e.read()
+            try:
+                js = json.loads(text) if text else None
+            except ValueError:
+                js = None
+            return e.code, js, dict(e.headers)
 
     def addr(self, transport="udp"):
         return ("127.0.0.1", self.ports[transport])

@@ -54,24 +54,33 @@ Result<void> writeSecretFile(const std::filesystem::path& path, const std::strin
 }  // namespace
 
 ApiResult<std::optional<std::filesystem::path>> Accounts::ensureFirstAdmin(
-    const std::filesystem::path& data_dir) {
+    const std::filesystem::path& data_dir, const std::string& configured) {
   {
     std::lock_guard<std::mutex> lock(ctx_.store_mu);
     auto count = ctx_.store->countAdmins();
     if (!count) return tl::unexpected(internalError(count.error()));
     if (*count > 0) return std::optional<std::filesystem::path>();
   }
-  // The file first: an administrator whose password nobody can read would lock everyone out.
-  std::string password = randomBase64Url(18);
-  std::filesystem::path file = data_dir / "initial-admin-password";
-  if (auto w = writeSecretFile(file, password + "\n"); !w) {
-    return tl::unexpected(internalError(w.error()));
+  std::string password = configured;
+  std::filesystem::path file;
+  if (password.empty()) {
+    // The file first: an administrator whose password nobody can read locks everyone out.
+    password = randomBase64Url(18);
+    file = data_dir / "initial-admin-password";
+    if (auto w = writeSecretFile(file, password + "\n"); !w) {
+      return tl::unexpected(internalError(w.error()));
+    }
   }
   PasswordHash hash = hashPassword(password);
   int64_t now = ctx_.clock.unixSeconds();
   std::lock_guard<std::mutex> lock(ctx_.store_mu);
   if (auto w = ctx_.store->putAdmin(recordOf(kFirstAdmin, hash, now, now)); !w) {
     return tl::unexpected(internalError(w.error()));
+  }
+  if (file.empty()) {
+    HLOG_INFO(Admin, "first start: administrator '{}' has the configured initial password",
+              kFirstAdmin);
+    return std::optional<std::filesystem::path>();
   }
   HLOG_WARN(Admin, "first start: the password of administrator '{}' is in {}; change it",
             kFirstAdmin, file.string());

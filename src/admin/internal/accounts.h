@@ -21,10 +21,11 @@ class Accounts {
  public:
   explicit Accounts(Context& ctx) : ctx_(ctx), sessions_(ctx.clock), limiter_(ctx.clock) {}
 
-  // With no administrator in the store, creates `admin` with a random password written to
-  // `data_dir`/initial-admin-password (0600). Returns that file's path when it did.
+  // With no administrator in the store, creates `admin`: with `password` when given (the
+  // config's admin.initial_password), otherwise with a random password written to
+  // `data_dir`/initial-admin-password (0600). Returns that file's path when it wrote it.
   ApiResult<std::optional<std::filesystem::path>> ensureFirstAdmin(
-      const std::filesystem::path& data_dir);
+      const std::filesystem::path& data_dir, const std::string& password);
 
   ApiResult<Session> login(const std::string& username, const std::string& password,
                            const std::string& source_address, int64_t* retry_after_s);
