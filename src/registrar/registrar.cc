@@ -11,6 +11,8 @@ using sip::HeaderId;
 
 namespace {
 
+constexpr const char* kOutOfOrder = "Bad Request (out-of-order REGISTER: CSeq not higher)";
+
 std::string lower(std::string_view s) {
   std::string out;
   for (char c : s) out.push_back(sip::chars::toLower(c));
@@ -149,9 +151,14 @@ void Registrar::handle(sip::Proxy& proxy, sip::RequestContext& ctx,
   auto mutate = [&](std::vector<Binding>& bindings) -> Result<void> {
     if (query_only) return {};
     if (star) {
-      // §10.3 step 6: remove all, except bindings of the same Call-ID with a newer CSeq.
-      std::erase_if(bindings,
-                    [&](const Binding& b) { return b.call_id != call_id || b.cseq < cseq; });
+      // §10.3 step 6: remove all; a binding of the same Call-ID whose CSeq is not lower than
+      // the request's aborts the update and the request fails.
+      if (std::any_of(bindings.begin(), bindings.end(),
+                      [&](const Binding& b) { return b.call_id == call_id && b.cseq >= cseq; })) {
+        failure = kOutOfOrder;
+        return unexpected(invalidArgument(failure));
+      }
+      bindings.clear();
       return {};
     }
     for (const Change& ch : changes) {
@@ -162,7 +169,7 @@ void Registrar::handle(sip::Proxy& proxy, sip::RequestContext& ctx,
       });
       if (same != bindings.end()) {
         if (same->call_id == call_id && same->cseq >= cseq) {
-          failure = "Bad Request (out-of-order REGISTER: CSeq not higher)";
+          failure = kOutOfOrder;
           return unexpected(invalidArgument(failure));
         }
         if (ch.expires == 0) {
