@@ -468,4 +468,21 @@ TEST(UserDirectoryTest, EraseRemovesOneUser) {
 }
 
 }  // namespace
+// The store thread reloads the whole set when the database changes under it; a user the admin
+// plane changed while that list was being read must not be undone by the stale list.
+TEST(UserDirectoryTest, AReloadReadBeforeAnAdminChangeIsNotApplied) {
+  UserDirectory users;
+  users.replace({userRecord("alice", "example.com")});
+  uint64_t seen = users.generation();
+  auto stale = std::vector<store::UserRecord>{userRecord("alice", "example.com")};
+  users.upsert(entry("alice", "example.com", "new password"));
+  EXPECT_FALSE(users.replaceIfUnchanged(stale, seen));
+  EXPECT_EQ(users.find("alice", "example.com")->ha1_md5, "new password");
+  users.erase("alice", "example.com");
+  EXPECT_FALSE(users.replaceIfUnchanged(stale, seen + 1));
+  EXPECT_FALSE(users.find("alice", "example.com"));
+  EXPECT_TRUE(users.replaceIfUnchanged(stale, users.generation()));
+  EXPECT_EQ(users.find("alice", "example.com")->ha1_md5, "md5-alice");
+}
+
 }  // namespace herald::registrar

@@ -4,6 +4,7 @@
 // when the users table changes under it (the offline CLI); the admin plane changes one user at
 // a time. Any thread may read.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,9 @@ class UserDirectory {
   using Map = std::unordered_map<std::string, UserEntry>;  // key "user@domain"
 
   void replace(const std::vector<store::UserRecord>& users);
+  // replace() unless upsert() or erase() ran since generation() returned `seen`; false then.
+  bool replaceIfUnchanged(const std::vector<store::UserRecord>& users, uint64_t seen);
+  uint64_t generation() const;
   // One user added or changed / removed (the admin plane), without copying the others.
   void upsert(UserEntry user);
   void erase(std::string_view username, std::string_view domain);
@@ -39,6 +43,7 @@ class UserDirectory {
   static std::string key(std::string_view username, std::string_view domain);
   mutable std::mutex mu_;
   Map map_;
+  uint64_t generation_ = 0;  // upserts and erases so far
 };
 
 }  // namespace herald::registrar

@@ -241,7 +241,11 @@ Result<void> Node::start() {
   n.store->setPeriodic(std::chrono::seconds(1), [=](store::Store& s) {
     int64_t v = s.dataVersion();
     if (*last_version != -1 && v != *last_version) {
-      if (auto list = s.listUsers()) directory->replace(*list);
+      // A user changed through the admin plane while the list was read may be missing from
+      // it: then the list is not used, and the next tick reads again.
+      uint64_t generation = directory->generation();
+      auto list = s.listUsers();
+      if (!list || !directory->replaceIfUnchanged(*list, generation)) return;
     }
     *last_version = v;
     if (++*ticks % 60 == 0) {

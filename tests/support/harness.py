@@ -19,9 +19,30 @@ HERALD = os.environ.get("HERALD_BINARY", "build/herald")
 ADMIN_PASSWORD = "integration-admin-pass"
 
 
+def quiet_port():
+    """A port free for UDP and TCP on 127.0.0.1, below the ephemeral range (32768-60999)."""
+    import random
+    import socket
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket()]
+        try:
+            for sock in socks:
+                sock.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 class Node:
     def __init__(self, domains=("example.com",), extra="", trusted=(), transports=("udp", "tcp", "tls"),
-                 workers=2, log_level="info", ipv6=False):
+                 workers=2, log_level="info", ipv6=False, fixed_ports=False):
+        """fixed_ports: SIP ports below the kernel's ephemeral range, for tests that close and
+        reopen them (a port of the ephemeral range may be handed to any socket meanwhile)."""
         self.dir = tempfile.mkdtemp(prefix="herald-it-")
         self.config = os.path.join(self.dir, "node.toml")
         self.log_path = os.path.join(self.dir, "node.log")
@@ -31,8 +52,8 @@ class Node:
         self.admin_url = None  # http://127.0.0.1:PORT, read from the log
         self.admin_password = ADMIN_PASSWORD
         self.token = None
-        listen = "".join('[[sip.listen]]\ntransport = "%s"\naddress = "127.0.0.1"\nport = 0\n' % t
-                         for t in transports)
+        listen = "".join('[[sip.listen]]\ntransport = "%s"\naddress = "127.0.0.1"\nport = %d\n'
+                         % (t, quiet_port() if fixed_ports else 0) for t in transports)
         if ipv6:
             listen += "".join('[[sip.listen]]\ntransport = "%s"\naddress = "::1"\nport = 0\n' % t
                               for t in transports)

@@ -514,14 +514,23 @@ void Worker::closeListeners() {
     if (!c->outbound()) accepted.push_back(c);
   }
   for (auto& c : accepted) c->close("listeners closed");
+  // What is queued goes out first; then the descriptors close now, so that the port is free
+  // when the caller hears back. The objects live until flush(): the reactor may still hold
+  // their pointers in this batch.
+  sendQueued();
+  udp_out_.clear();  // left by EAGAIN; every UDP socket of this worker is closing
   for (auto& u : udp_) {
     reactor_.remove(u->fd);
     reactor_.forget(u.get());
+    ::close(u->fd);
+    u->fd = -1;
     retired_.push_back(std::move(u));
   }
   for (auto& a : acceptors_) {
     reactor_.remove(a->fd);
     reactor_.forget(a.get());
+    ::close(a->fd);
+    a->fd = -1;
     retired_.push_back(std::move(a));
   }
   udp_.clear();
@@ -816,11 +825,8 @@ void Worker::flush() {
   sendQueued();
   graveyard_.clear();
   if (!retired_.empty()) {
-    // Datagrams a closed socket could not send (EAGAIN) go with it.
-    std::erase_if(udp_out_, [this](const UdpOut& o) {
-      return std::any_of(retired_.begin(), retired_.end(),
-                         [&](const auto& h) { return h.get() == o.socket; });
-    });
+    // Datagrams queued for a closed socket since closeListeners() go with it.
+    std::erase_if(udp_out_, [](const UdpOut& o) { return o.socket->fd < 0; });
     retired_.clear();
   }
 }
