@@ -155,6 +155,21 @@ hwm_kb() {
   echo "$total"
 }
 
+# CPU ticks (utime + stime, 1/100 s) of PID and its descendants, summed.
+tree_ticks() {
+  local pids=$1 p total=0 frontier=$1 next
+  while [[ -n $frontier ]]; do
+    next=""
+    for p in $frontier; do next+=" $(pgrep -P "$p" | tr '\n' ' ')"; done
+    frontier=$(echo $next)
+    pids+=" $frontier"
+  done
+  for p in $pids; do
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "$total"
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
 declare -A R
@@ -169,8 +184,14 @@ relay() {
       # Steady state: a warm-up at the same rate first, as long as a UDP transaction lives
       # (Timer J, 32 s), so that the measured window neither grows the heap nor ages it.
       run_load "$server-warmup" "$pid" "$t" "$FIXED_RATE" "$WARM_S" >/dev/null
+      # CPU per MESSAGE from the server's own ticks over the whole fixed run (the driver's
+      # cpu_proxy is a whole percent of its steady window: +-4 % at 13 %).
+      ticks0=$(tree_ticks "$pid")
       line=$(run_load "$server" "$pid" "$t" "$FIXED_RATE" "$FIXED_S")
+      ticks1=$(tree_ticks "$pid")
       R[$server,$t,fixed]=$line
+      R[$server,$t,us]=$(awk -v d=$(( ticks1 - ticks0 )) -v n="$(field ok "$line")" \
+          'BEGIN{printf "%.1f", (n > 0) ? d * 10000 / n : 0}')
       maxes=()
       for rep in $(seq 1 "$REPS"); do
         m=$(run_load "$server" "$pid" "$t" max "$STEP_S")
@@ -305,14 +326,16 @@ for part in $PARTS; do "$part"; done
     for t in $TRANSPORTS; do
       for s in $SERVERS; do
         f=${R[$s,$t,fixed]:-}
-        cpu=$(field cpu_proxy "$f" | tr -d %); rate=$(field rate "$f")
-        us=$(awk -v c="${cpu:-0}" -v r="${rate:-1}" 'BEGIN{printf "%.0f", c/100*1e6/r}')
-        per10k=$(awk -v c="${cpu:-0}" -v r="${rate:-1}" 'BEGIN{printf "%.2f", c/100*10000/r}')
+        us=${R[$s,$t,us]:-0}
+        per10k=$(awk -v u="$us" 'BEGIN{printf "%.3f", u * 10000 / 1e6}')
         h=${R[$s,$t,half]:-}
         pss=$(field proxy_pss_kB "$f"); pss=$(( ${pss:-0} / 1024 )); pk=$(peak_pss_kb "$s" "$t")
         echo "| $t | $s | $us | $per10k | ${R[$s,$t,max]:-} | $(field p50_ms "$h")/$(field p99_ms "$h") | $pss | $(( ${pk:-0} / 1024 )) | $(( ${R[$s,$t,hwm]:-0} / 1024 )) | $(field failed "$f") |"
       done
     done
+    echo
+    echo "CPU per MESSAGE: the server's utime + stime (all its processes) over the whole fixed-rate"
+    echo "run after the warm-up, divided by the MESSAGEs relayed."
     echo
   fi
   if [[ " $PARTS " == *" register "* ]]; then
