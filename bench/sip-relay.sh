@@ -140,16 +140,22 @@ peak_pss_kb() {
   grep "^$1 $2 " "$RESULTS/raw.log" | grep -oE "proxy_pss_kB=[0-9]+" | cut -d= -f2 | sort -n | tail -1
 }
 
-# VmHWM (kB) of PID and its descendants, summed.
-hwm_kb() {
-  local pids=$1 p total=0 frontier=$1 next
+# PID and its descendants, one per line.
+tree_pids() {
+  local p frontier=$1 next
+  echo "$1"
   while [[ -n $frontier ]]; do
     next=""
     for p in $frontier; do next+=" $(pgrep -P "$p" | tr '\n' ' ')"; done
     frontier=$(echo $next)
-    pids+=" $frontier"
+    for p in $frontier; do echo "$p"; done
   done
-  for p in $pids; do
+}
+
+# VmHWM (kB) of PID and its descendants, summed.
+hwm_kb() {
+  local p total=0
+  for p in $(tree_pids "$1"); do
     total=$(( total + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0) ))
   done
   echo "$total"
@@ -157,14 +163,8 @@ hwm_kb() {
 
 # CPU ticks (utime + stime, 1/100 s) of PID and its descendants, summed.
 tree_ticks() {
-  local pids=$1 p total=0 frontier=$1 next
-  while [[ -n $frontier ]]; do
-    next=""
-    for p in $frontier; do next+=" $(pgrep -P "$p" | tr '\n' ' ')"; done
-    frontier=$(echo $next)
-    pids+=" $frontier"
-  done
-  for p in $pids; do
+  local p total=0
+  for p in $(tree_pids "$1"); do
     total=$(( total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
   done
   echo "$total"
