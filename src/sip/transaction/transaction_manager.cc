@@ -68,30 +68,17 @@ uint64_t TransactionManager::checkHash(const std::string& key) {
 
 void TransactionManager::retire(TxId id, Entry& e) {
   const bool server = e.isServer();
-  RetiredQueue& q = server ? retired_server_ : retired_client_;
-  Retired r;
-  r.check = checkHash(e.key);
-  r.until = clock_.now() + (server ? 64 * timers_.t1 : timers_.t4);
-  if (server) r.response = e.server().lastResponse();
-  q.order.emplace_back(r.until, e.key_hash);
-  q.index[e.key_hash] = std::move(r);
+  std::string_view response;
+  if (server && e.server().lastResponse()) response = *e.server().lastResponse();
+  (server ? retired_server_ : retired_client_)
+      .add(e.key_hash, checkHash(e.key), clock_.now() + (server ? 64 * timers_.t1 : timers_.t4),
+           response);
   reap(id);
 }
 
-const TransactionManager::Retired* TransactionManager::findRetired(const RetiredQueue& q,
-                                                                   const std::string& key) const {
-  auto it = q.index.find(hashKey(key));
-  if (it == q.index.end() || it->second.check != checkHash(key)) return nullptr;
-  return &it->second;
-}
-
-void TransactionManager::expireRetired(RetiredQueue& q, TimePoint now) {
-  while (!q.order.empty() && q.order.front().first <= now) {
-    auto it = q.index.find(q.order.front().second);
-    // A later record under the same key (a new transaction that retired again) stays.
-    if (it != q.index.end() && it->second.until <= now) q.index.erase(it);
-    q.order.pop_front();
-  }
+const RetiredLog::Record* TransactionManager::findRetired(const RetiredLog& log,
+                                                          const std::string& key) const {
+  return log.find(hashKey(key), checkHash(key));
 }
 
 uint64_t TransactionManager::hashKey(const std::string& key) {
@@ -212,9 +199,11 @@ void TransactionManager::receiveRequest(std::unique_ptr<SipMessage> request, con
     entry(existing)->server().onRequestRetransmission(*this);
     return;
   }
-  if (const Retired* r = findRetired(retired_server_, scratch_)) {
+  if (const RetiredLog::Record* r = findRetired(retired_server_, scratch_)) {
     ++stats_.retransmissions_absorbed;
-    if (r->response) sender_.send(responseTarget(*request, origin), r->response, 0);
+    if (r->length > 0) {
+      sender_.send(responseTarget(*request, origin), makeBytes(std::string(r->response())), 0);
+    }
     return;
   }
   TxId id = allocate();
@@ -299,8 +288,8 @@ void TransactionManager::onTimer(TxId tx, TxTimer timer) {
 }
 
 void TransactionManager::advance(TimePoint now) {
-  expireRetired(retired_server_, now);
-  expireRetired(retired_client_, now);
+  retired_server_.expire(now);
+  retired_client_.expire(now);
   wheel_.advance(now, [this](const TimerWheel::Payload& p) {
     onTimer(p.owner, static_cast<TxTimer>(p.kind));
   });

@@ -30,6 +30,7 @@
 #include "common/clock.h"
 #include "common/timer_wheel.h"
 #include "sip/message/sip_message.h"
+#include "sip/transaction/retired_log.h"
 #include "sip/transaction/transaction.h"
 #include "sip/transaction/types.h"
 
@@ -111,12 +112,12 @@ class TransactionManager final : private TransactionContext {
   // The loop hash embedded by newBranch(), if the branch is one of ours.
   static std::optional<uint64_t> loopHashOfBranch(std::string_view branch);
 
-  // Transactions at work (not counting retired ones, see Retired).
+  // Transactions at work (not counting retired ones, see RetiredLog).
   size_t serverCount() const { return server_keys_.size(); }
   size_t clientCount() const { return client_keys_.size(); }
   // Retired transactions still absorbing retransmissions (Timer J / K).
   size_t retiredCount() const {
-    return retired_server_.index.size() + retired_client_.index.size();
+    return retired_server_.size() + retired_client_.size();
   }
   size_t liveTransactions() const { return live_; }
   const Stats& stats() const { return stats_; }
@@ -184,27 +185,16 @@ class TransactionManager final : private TransactionContext {
   // Retired transactions: non-INVITE ones over UDP whose only duty left is to absorb
   // retransmissions, the server side for Timer J (64*T1: resend the final response to each
   // request retransmission, RFC 3261 §17.2.2) and the client side for Timer K (T4: swallow
-  // response retransmissions, §17.1.2.2). A record of 32 bytes replaces the whole
+  // response retransmissions, §17.1.2.2). A record in a RetiredLog replaces the whole
   // transaction, so the slab holds only transactions still at work and stays in cache; at
-  // 5,000 MESSAGE/s the J records alone number 160,000. Expiry is first in, first out.
-  struct Retired {
-    uint64_t check = 0;  // a second hash of the key: both must match
-    TimePoint until;
-    SharedBytes response;  // server side: the final response to resend
-  };
-  using RetiredIndex = absl::flat_hash_map<uint64_t, Retired>;
-  struct RetiredQueue {
-    RetiredIndex index;
-    std::deque<std::pair<TimePoint, uint64_t>> order;
-  };
-  // Moves the transaction to its ledger and frees its slot. REQUIRES: e.retire.
+  // 5,000 MESSAGE/s the J records alone number 160,000.
+  // Moves the transaction to its log and frees its slot. REQUIRES: e.retire.
   void retire(TxId id, Entry& e);
   // The record for key, or nullptr.
-  const Retired* findRetired(const RetiredQueue& q, const std::string& key) const;
-  void expireRetired(RetiredQueue& q, TimePoint now);
+  const RetiredLog::Record* findRetired(const RetiredLog& log, const std::string& key) const;
   static uint64_t checkHash(const std::string& key);
-  RetiredQueue retired_server_;
-  RetiredQueue retired_client_;
+  RetiredLog retired_server_;
+  RetiredLog retired_client_;
 };
 
 }  // namespace herald::sip
