@@ -116,6 +116,8 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
       fire(payload);
     }
   }
+  // An empty wheel skips ahead instead of visiting every tick its owner slept through.
+  if (live_ == 0 && now >= current_ + tick_) current_ += (now - current_) / tick_ * tick_;
   // The slot of the tick [current_, current_ + tick) is looked at on every call until that
   // tick has passed, so a deadline later in the tick than `now` is not skipped.
   while (current_ <= now) {

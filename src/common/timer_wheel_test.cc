@@ -47,6 +47,20 @@ TEST_F(TimerWheelTest, FiresInDeadlineOrderAcrossRounds) {
   EXPECT_EQ(fired_, (std::vector<uint64_t>{1, 2, 3}));
 }
 
+TEST_F(TimerWheelTest, AnEmptyWheelSkipsTheTicksItSleptThrough) {
+  advance(Duration(3600 * 1000));  // an idle hour: one step, not 360,000
+  wheel_.schedule(clock_.now() + Duration(25), {1, 0});
+  wheel_.schedule(clock_.now() + Duration(700), {2, 0});  // past one round of 64 slots
+  advance(Duration(24));
+  EXPECT_TRUE(fired_.empty());
+  advance(Duration(1));
+  EXPECT_EQ(fired_, std::vector<uint64_t>{1});
+  advance(Duration(674));
+  EXPECT_EQ(fired_.size(), 1u);
+  advance(Duration(1));
+  EXPECT_EQ(fired_, (std::vector<uint64_t>{1, 2}));
+}
+
 TEST_F(TimerWheelTest, CancelledTimersDoNotFire) {
   TimerId a = wheel_.schedule(clock_.now() + Duration(100), {1, 0});
   wheel_.schedule(clock_.now() + Duration(100), {2, 0});

@@ -47,6 +47,10 @@ class WorkerStack final : public sip::TransportReceiver {
     tm_.advance(now);
     proxy_.onTick(now);
   }
+  bool idle() const override {
+    return tm_.liveTransactions() == 0 && tm_.retiredCount() == 0 &&
+           proxy_.activeContexts() == 0;
+  }
   // On this worker, between requests: the snapshot new requests see from now on.
   void applyPolicy(const admin::PolicyPtr& policy) {
     routing_.policy = policy;

@@ -355,6 +355,7 @@ class Worker {
   void drainInbox();
   void flushUdp();
   void tick();
+  bool tick_armed_ = false;
   void sweep();
   void sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx, uint32_t reply_worker);
   void deliverHere(std::unique_ptr<SipMessage> msg, const Origin& origin);
@@ -824,6 +825,7 @@ void Worker::flushUdp() {
 void Worker::flush() {
   sendQueued();
   graveyard_.clear();
+  if (!tick_armed_ && receiver_ != nullptr && !receiver_->idle()) tick();
   if (!retired_.empty()) {
     // Datagrams queued for a closed socket since closeListeners() go with it.
     std::erase_if(udp_out_, [](const UdpOut& o) { return o.socket->fd < 0; });
@@ -963,10 +965,15 @@ bool Worker::acceptSome(Acceptor& a) {
 }
 
 void Worker::tick() {
+  tick_armed_ = true;
   reactor_.addTimer(kTick, [this] {
     TimePoint t = now();
     if (receiver_ != nullptr) receiver_->onTick(t);
     purgeSpills(t);
+    if (spilled_.empty() && (receiver_ == nullptr || receiver_->idle())) {
+      tick_armed_ = false;  // flush() starts it again once there is work
+      return;
+    }
     tick();
   });
 }

@@ -76,8 +76,11 @@ class TransportReceiver {
   virtual void onMessage(std::unique_ptr<SipMessage> msg, const Origin& origin) = 0;
   // A send made for transaction `tx` on this worker failed.
   virtual void onTransportError(TxId tx) = 0;
-  // Every 10 ms.
+  // Every 10 ms while the receiver is not idle().
   virtual void onTick(TimePoint now) = 0;
+  // Nothing waits on a timer (no transaction, no retired record): the worker stops ticking
+  // until the next message or task, so that an idle worker does not wake 100 times a second.
+  virtual bool idle() const { return false; }
 };
 
 class TransportLayer {

@@ -55,6 +55,7 @@ class Recorder : public TransportReceiver {
     cv_.notify_all();
   }
   void onTick(TimePoint) override { ticks_++; }
+  bool idle() const override { return idle_.load(); }
 
   bool waitMessages(size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -79,6 +80,7 @@ class Recorder : public TransportReceiver {
   std::vector<TxId> errors_;
   std::vector<std::string> call_ids_;
   std::atomic<int> ticks_{0};
+  std::atomic<bool> idle_{false};
 };
 
 std::string request(int i, std::string_view transport = "UDP") {
@@ -112,6 +114,7 @@ class TransportTest : public ::testing::Test {
     ASSERT_TRUE(bound) << bound.error().toString();
     for (uint32_t w = 0; w < 2; ++w) {
       recorders_.push_back(std::make_unique<Recorder>(*transport_, w, echo));
+      recorders_.back()->idle_ = start_idle_;
       transport_->setReceiver(w, recorders_.back().get());
     }
     transport_->start();
@@ -134,6 +137,7 @@ class TransportTest : public ::testing::Test {
 
   std::unique_ptr<TransportLayer> transport_;
   std::vector<std::unique_ptr<Recorder>> recorders_;
+  bool start_idle_ = false;
 };
 
 int udpSocket() {
@@ -481,6 +485,30 @@ TEST_F(TransportTest, TicksRunOnEveryWorker) {
   std::this_thread::sleep_for(100ms);
   EXPECT_GT(recorders_[0]->ticks_.load(), 3);
   EXPECT_GT(recorders_[1]->ticks_.load(), 3);
+}
+
+TEST_F(TransportTest, AnIdleWorkerStopsTickingUntilWorkArrives) {
+  start_idle_ = true;
+  startLayer(false);
+  std::this_thread::sleep_for(150ms);
+  // The tick armed at start runs once, sees nothing to do and stops.
+  EXPECT_LE(recorders_[0]->ticks_.load(), 1);
+  EXPECT_LE(recorders_[1]->ticks_.load(), 1);
+  // A message that leaves work behind (the receiver no longer idle) starts it again.
+  recorders_[0]->idle_ = false;
+  int fd = udpSocket();
+  sendUdp(fd, port(Transport::Udp), request(1));
+  ASSERT_TRUE(recorders_[0]->waitMessages(1));
+  std::this_thread::sleep_for(150ms);
+  EXPECT_GT(recorders_[0]->ticks_.load(), 3);
+  EXPECT_LE(recorders_[1]->ticks_.load(), 1);
+  // Idle again: it stops after its next tick.
+  recorders_[0]->idle_ = true;
+  std::this_thread::sleep_for(50ms);
+  int stopped_at = recorders_[0]->ticks_.load();
+  std::this_thread::sleep_for(150ms);
+  EXPECT_EQ(recorders_[0]->ticks_.load(), stopped_at);
+  ::close(fd);
 }
 
 }  // namespace
