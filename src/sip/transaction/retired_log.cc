@@ -28,12 +28,12 @@ RetiredLog::Record* RetiredLog::at(uint64_t pos) const {
   return reinterpret_cast<Record*>(chunks_[chunk].get() + pos % kChunkBytes);
 }
 
-char* RetiredLog::newChunk() {
+std::byte* RetiredLog::newChunk() {
   if (!spare_.empty()) {
     chunks_.push_back(std::move(spare_.back()));
     spare_.pop_back();
   } else {
-    chunks_.push_back(std::make_unique_for_overwrite<char[]>(kChunkBytes));
+    chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkBytes));
   }
   return chunks_.back().get();
 }

@@ -19,6 +19,7 @@
 //
 // Not thread-safe: one per worker.
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -76,7 +77,7 @@ class RetiredLog {
   void insert(uint64_t key_hash, uint64_t pos);
   void erase(size_t slot);
   void grow();
-  char* newChunk();
+  std::byte* newChunk();
   // Frees (or keeps as spares) the chunks wholly before head_.
   void releaseBeforeHead();
 
@@ -88,8 +89,8 @@ class RetiredLog {
   // The log: chunks_[i] holds positions [(first_chunk_ + i) * kChunkBytes, ... + kChunkBytes).
   // Positions start at one chunk, so that 0 never names a record. A record starts and ends
   // within one chunk.
-  std::deque<std::unique_ptr<char[]>> chunks_;
-  std::vector<std::unique_ptr<char[]>> spare_;
+  std::deque<std::unique_ptr<std::byte[]>> chunks_;
+  std::vector<std::unique_ptr<std::byte[]>> spare_;
   uint64_t first_chunk_ = 1;
   uint64_t head_ = kChunkBytes;  // oldest record
   uint64_t tail_ = kChunkBytes;  // where the next record goes
