@@ -45,6 +45,8 @@ class TimerWheel {
 
   size_t size() const { return live_; }
   Duration tick() const { return tick_; }
+  // Slot visits made by advance() so far (a bound on its work, for tests).
+  uint64_t slotVisits() const { return slot_visits_; }
 
  private:
   // Timers live in a slab; an id is (generation << 32 | index), so a stale id never matches
@@ -100,7 +102,42 @@ class TimerWheel {
   size_t live_ = 0;
   std::vector<std::pair<TimePoint, TimerId>> due_;  // scratch
   std::vector<TimerId> overdue_;
+  uint64_t slot_visits_ = 0;
+
+  // Takes the live timers due at `now` out of `slot` into due_.
+  void collectDue(std::vector<TimerId>& slot, TimePoint now, TimePoint before);
+  template <class F>
+  void fireDue(F& fire);
 };
+
+inline void TimerWheel::collectDue(std::vector<TimerId>& slot, TimePoint now, TimePoint before) {
+  ++slot_visits_;
+  size_t keep = 0;
+  for (size_t i = 0; i < slot.size(); ++i) {
+    Entry& e = entries_[static_cast<uint32_t>(slot[i])];  // live: cancel unlinks
+    if (e.deadline <= now && e.deadline < before) {
+      due_.emplace_back(e.deadline, slot[i]);
+      e.slot = kNoSlot;
+    } else {
+      e.pos = static_cast<uint32_t>(keep);  // later in this tick, or a later round
+      slot[keep++] = slot[i];
+    }
+  }
+  slot.resize(keep);
+}
+
+template <class F>
+void TimerWheel::fireDue(F& fire) {
+  std::sort(due_.begin(), due_.end());
+  for (const auto& [deadline, id] : due_) {
+    Entry* e = find(id);
+    if (e == nullptr) continue;  // cancelled by an earlier timer of this batch
+    Payload payload = e->payload;
+    release(id);
+    fire(payload);
+  }
+  due_.clear();
+}
 
 template <class F>
 void TimerWheel::advance(TimePoint now, F&& fire) {
@@ -116,33 +153,24 @@ void TimerWheel::advance(TimePoint now, F&& fire) {
       fire(payload);
     }
   }
-  // An empty wheel skips ahead instead of visiting every tick its owner slept through.
-  if (live_ == 0 && now >= current_ + tick_) current_ += (now - current_) / tick_ * tick_;
+  // Behind by a whole round or more (its owner slept, e.g. an idle worker whose tick stopped):
+  // one pass over every slot instead of one visit per tick slept through, then on from the
+  // tick that holds `now`.
+  const Duration round = tick_ * static_cast<int64_t>(slots_.size());
+  if (now - current_ >= round) {
+    due_.clear();
+    if (live_ > 0) {
+      for (auto& slot : slots_) collectDue(slot, now, TimePoint::max());
+    }
+    current_ += (now - current_) / tick_ * tick_;
+    fireDue(fire);
+  }
   // The slot of the tick [current_, current_ + tick) is looked at on every call until that
   // tick has passed, so a deadline later in the tick than `now` is not skipped.
   while (current_ <= now) {
-    std::vector<TimerId>& slot = slots_[slotOf(current_)];
     due_.clear();
-    size_t keep = 0;
-    for (size_t i = 0; i < slot.size(); ++i) {
-      Entry& e = entries_[static_cast<uint32_t>(slot[i])];  // live: cancel unlinks
-      if (e.deadline <= now && e.deadline < current_ + tick_) {
-        due_.emplace_back(e.deadline, slot[i]);
-        e.slot = kNoSlot;
-      } else {
-        e.pos = static_cast<uint32_t>(keep);  // later in this tick, or a later round
-        slot[keep++] = slot[i];
-      }
-    }
-    slot.resize(keep);
-    std::sort(due_.begin(), due_.end());
-    for (const auto& [deadline, id] : due_) {
-      Entry* e = find(id);
-      if (e == nullptr) continue;  // cancelled by an earlier timer of this tick
-      Payload payload = e->payload;
-      release(id);
-      fire(payload);
-    }
+    collectDue(slots_[slotOf(current_)], now, current_ + tick_);
+    fireDue(fire);
     if (current_ + tick_ > now) break;  // this tick is not over yet
     current_ += tick_;
   }

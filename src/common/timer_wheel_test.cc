@@ -48,7 +48,8 @@ TEST_F(TimerWheelTest, FiresInDeadlineOrderAcrossRounds) {
 }
 
 TEST_F(TimerWheelTest, AnEmptyWheelSkipsTheTicksItSleptThrough) {
-  advance(Duration(3600 * 1000));  // an idle hour: one step, not 360,000
+  advance(Duration(3600 * 1000));  // an idle hour: 360,000 ticks of 10 ms
+  EXPECT_LE(wheel_.slotVisits(), 2u);
   wheel_.schedule(clock_.now() + Duration(25), {1, 0});
   wheel_.schedule(clock_.now() + Duration(700), {2, 0});  // past one round of 64 slots
   advance(Duration(24));
@@ -59,6 +60,39 @@ TEST_F(TimerWheelTest, AnEmptyWheelSkipsTheTicksItSleptThrough) {
   EXPECT_EQ(fired_.size(), 1u);
   advance(Duration(1));
   EXPECT_EQ(fired_, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_F(TimerWheelTest, TimersScheduledAfterALongSleepDoNotMakeTheWheelWalkIt) {
+  // An idle worker's wheel is not advanced; the first message schedules timers before the
+  // first advance() after the sleep.
+  wheel_.schedule(clock_.now() + Duration(5), {9, 0});
+  advance(Duration(10));
+  ASSERT_EQ(fired_, std::vector<uint64_t>{9});
+  const uint64_t before = wheel_.slotVisits();
+  clock_.advance(Duration(24 * 3600 * 1000));  // a day, 8.6 million ticks
+  wheel_.schedule(clock_.now() + Duration(25), {1, 0});
+  wheel_.schedule(clock_.now() + Duration(500), {2, 0});
+  advance(Duration(0));
+  EXPECT_TRUE(fired_.size() == 1);
+  EXPECT_LE(wheel_.slotVisits() - before, 64u + 2u);  // one pass over the slots
+  advance(Duration(25));
+  EXPECT_EQ(fired_, (std::vector<uint64_t>{9, 1}));
+  advance(Duration(475));
+  EXPECT_EQ(fired_, (std::vector<uint64_t>{9, 1, 2}));
+}
+
+TEST_F(TimerWheelTest, TimersDueDuringALongSleepFireTogetherInDeadlineOrder) {
+  wheel_.schedule(clock_.now() + Duration(5000), {3, 0});
+  wheel_.schedule(clock_.now() + Duration(50), {1, 0});
+  wheel_.schedule(clock_.now() + Duration(700), {2, 0});
+  wheel_.schedule(clock_.now() + Duration(3600 * 1000 + 30), {4, 0});
+  advance(Duration(3600 * 1000));
+  EXPECT_EQ(fired_, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_LE(wheel_.slotVisits(), 64u + 2u);
+  advance(Duration(29));
+  EXPECT_EQ(fired_.size(), 3u);
+  advance(Duration(1));
+  EXPECT_EQ(fired_, (std::vector<uint64_t>{1, 2, 3, 4}));
 }
 
 TEST_F(TimerWheelTest, CancelledTimersDoNotFire) {

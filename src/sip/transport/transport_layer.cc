@@ -825,7 +825,7 @@ void Worker::flushUdp() {
 void Worker::flush() {
   sendQueued();
   graveyard_.clear();
-  if (!tick_armed_ && receiver_ != nullptr && !receiver_->idle()) tick();
+  if (!tick_armed_ && (!spilled_.empty() || (receiver_ != nullptr && !receiver_->idle()))) tick();
   if (!retired_.empty()) {
     // Datagrams queued for a closed socket since closeListeners() go with it.
     std::erase_if(udp_out_, [](const UdpOut& o) { return o.socket->fd < 0; });
