@@ -1,6 +1,7 @@
 #include "sip/transaction/retired_log.h"
 
 #include <cstring>
+#include <new>
 
 #include "common/assert.h"
 
@@ -40,12 +41,15 @@ std::byte* RetiredLog::newChunk() {
 
 void RetiredLog::add(uint64_t key_hash, uint64_t check, TimePoint until,
                      std::string_view response) {
-  HERALD_ASSERT(response.size() <= kMaxResponse);
+  HERALD_CHECK(response.size() <= kMaxResponse);
   const size_t need = sizeof(Record) + roundUp8(response.size());
   const uint64_t end = (first_chunk_ + chunks_.size()) * kChunkBytes;  // of the last chunk
   if (tail_ + need > end) {
     // A record never spans chunks: mark the rest of this one skipped, go on in a new one.
-    if (tail_ + sizeof(Record) <= end) at(tail_)->length = kSkip;
+    if (tail_ + sizeof(Record) <= end) {
+      ::new (static_cast<void*>(chunks_.back().get() + tail_ % kChunkBytes))
+          Record{0, 0, TimePoint(), kSkip, 0};
+    }
     const bool empty = head_ == tail_;
     tail_ = end;
     if (empty) {
@@ -54,13 +58,10 @@ void RetiredLog::add(uint64_t key_hash, uint64_t check, TimePoint until,
     }
     newChunk();
   }
-  Record* r = at(tail_);
-  r->key_hash = key_hash;
-  r->check = check;
-  r->until = until;
-  r->length = static_cast<uint32_t>(response.size());
-  r->reserved = 0;
-  if (!response.empty()) std::memcpy(r + 1, response.data(), response.size());
+  std::byte* place = chunks_.back().get() + tail_ % kChunkBytes;
+  ::new (static_cast<void*>(place))
+      Record{key_hash, check, until, static_cast<uint32_t>(response.size()), 0};
+  if (!response.empty()) std::memcpy(place + sizeof(Record), response.data(), response.size());
 
   // Replace an older record under the same key, else take a new slot.
   for (size_t i = home(key_hash);; i = (i + 1) & mask_) {

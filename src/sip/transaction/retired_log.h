@@ -39,8 +39,9 @@ class RetiredLog {
     TimePoint until;
     uint32_t length;  // of the response; kSkip marks the unused end of a chunk
     uint32_t reserved;
+    // The bytes stored right after this header, in the same chunk.
     std::string_view response() const {
-      return {reinterpret_cast<const char*>(this + 1), length};
+      return {reinterpret_cast<const char*>(this) + sizeof(Record), length};
     }
   };
 
@@ -50,7 +51,7 @@ class RetiredLog {
   RetiredLog& operator=(const RetiredLog&) = delete;
 
   // Records key until `until`. A record already there under the same hashes is replaced.
-  // REQUIRES: response.size() <= kMaxResponse.
+  // REQUIRES: response.size() <= kMaxResponse (checked: a UDP response is below 64 KiB).
   void add(uint64_t key_hash, uint64_t check, TimePoint until, std::string_view response);
   // The record whose hashes are both these, or nullptr. Valid until the next add() or
   // expire().
