@@ -37,8 +37,7 @@ ImService::ImService(const Clock& clock, registrar::LocationService& location,
       local_host_(std::move(local_host)) {}
 
 void ImService::deliver(sip::Proxy& proxy, sip::RequestContext& ctx, const std::string& aor) {
-  auto bindings = location_.lookup(aor, clock_.unixSeconds());
-  auto targets = registrar::targetsFor(bindings);
+  auto targets = location_.targets(aor, clock_.unixSeconds());
   if (targets.empty()) {
     storeOffline(proxy, ctx, aor);
     return;
@@ -102,7 +101,7 @@ void ImService::deliverStored(sip::Proxy& proxy, const std::string& aor) {
       [this, post, p, aor, messages](Result<void> r) {
         if (!r || messages->empty()) return;
         post([this, p, aor, messages] {
-          auto targets = registrar::targetsFor(location_.lookup(aor, clock_.unixSeconds()));
+          auto targets = location_.targets(aor, clock_.unixSeconds());
           if (targets.empty()) return;
           static thread_local std::mt19937_64 rng(std::random_device{}());
           for (const store::OfflineMessage& m : *messages) {

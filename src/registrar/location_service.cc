@@ -1,6 +1,7 @@
 #include "registrar/location_service.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace herald::registrar {
 
@@ -20,27 +21,40 @@ store::BindingRecord toRecord(const std::string& aor, const Binding& b) {
   return r;
 }
 
+namespace {
+
+std::optional<sip::Proxy::Target> targetFor(const Binding& b) {
+  sip::Proxy::Target t;
+  t.request_uri = b.contact;
+  t.next_hop.transport = b.transport;
+  t.next_hop.connection = b.connection;
+  t.next_hop.endpoint = b.source;
+  auto uri = sip::parseUri(b.contact);
+  if (uri && uri->isSip()) {
+    // Without a flow (registered over UDP), the Contact's transport parameter decides.
+    if (b.connection == 0 && b.transport == sip::Transport::Udp) {
+      if (auto tp = sip::transportFromName(uri->transportParam())) t.next_hop.transport = *tp;
+      if (uri->scheme == sip::UriScheme::Sips) t.next_hop.transport = sip::Transport::Tls;
+    }
+    auto ep = Endpoint::fromAddress(uri->host,
+                                    uri->port.value_or(sip::defaultPort(t.next_hop.transport)));
+    if (ep) t.next_hop.endpoint = *ep;
+  }
+  if (!t.next_hop.endpoint.valid()) return std::nullopt;
+  return t;
+}
+
+// Highest q first; bindings without q count as 1.0; equal q keep their order.
+bool higherQ(const Binding& a, const Binding& b) {
+  return (a.q < 0 ? 1000 : a.q) > (b.q < 0 ? 1000 : b.q);
+}
+
+}  // namespace
+
 std::vector<sip::Proxy::Target> targetsFor(const std::vector<Binding>& bindings) {
   std::vector<sip::Proxy::Target> out;
   for (const Binding& b : bindings) {
-    sip::Proxy::Target t;
-    t.request_uri = b.contact;
-    t.next_hop.transport = b.transport;
-    t.next_hop.connection = b.connection;
-    t.next_hop.endpoint = b.source;
-    auto uri = sip::parseUri(b.contact);
-    if (uri && uri->isSip()) {
-      // Without a flow (registered over UDP), the Contact's transport parameter decides.
-      if (b.connection == 0 && b.transport == sip::Transport::Udp) {
-        if (auto tp = sip::transportFromName(uri->transportParam())) t.next_hop.transport = *tp;
-        if (uri->scheme == sip::UriScheme::Sips) t.next_hop.transport = sip::Transport::Tls;
-      }
-      auto ep = Endpoint::fromAddress(uri->host,
-                                      uri->port.value_or(sip::defaultPort(t.next_hop.transport)));
-      if (ep) t.next_hop.endpoint = *ep;
-    }
-    if (!t.next_hop.endpoint.valid()) continue;
-    out.push_back(std::move(t));
+    if (auto t = targetFor(b)) out.push_back(std::move(*t));
   }
   return out;
 }
@@ -98,9 +112,32 @@ std::vector<Binding> LocationService::lookup(const std::string& aor, int64_t now
       if (b.expires_at > now) out.push_back(b);
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const Binding& a, const Binding& b) {
-    return (a.q < 0 ? 1000 : a.q) > (b.q < 0 ? 1000 : b.q);
-  });
+  std::stable_sort(out.begin(), out.end(), higherQ);
+  return out;
+}
+
+std::vector<sip::Proxy::Target> LocationService::targets(const std::string& aor,
+                                                         int64_t now) const {
+  Shard& s = shard(aor);
+  std::vector<sip::Proxy::Target> out;
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.map.find(aor);
+  if (it == s.map.end()) return out;
+  const std::vector<Binding>& all = it->second;
+  auto add = [&](const Binding& b) {
+    if (b.expires_at <= now) return;
+    if (auto t = targetFor(b)) out.push_back(std::move(*t));
+  };
+  if (all.size() == 1) {
+    add(all.front());
+    return out;
+  }
+  std::vector<const Binding*> order;
+  order.reserve(all.size());
+  for (const Binding& b : all) order.push_back(&b);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Binding* a, const Binding* b) { return higherQ(*a, *b); });
+  for (const Binding* b : order) add(*b);
   return out;
 }
 

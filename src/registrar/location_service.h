@@ -61,6 +61,8 @@ class LocationService {
                                       Persisted done = nullptr);
   // Unexpired bindings, highest q first.
   std::vector<Binding> lookup(const std::string& aor, int64_t now) const;
+  // targetsFor(lookup(aor, now)) without copying the bindings (the request path).
+  std::vector<sip::Proxy::Target> targets(const std::string& aor, int64_t now) const;
   // Replaces everything (start-up).
   void load(const std::vector<store::BindingRecord>& records);
   size_t bindingCount() const;

@@ -222,6 +222,44 @@ TEST_F(LocationServiceTest, LookupSkipsExpiredAndPutsHighestQFirst) {
   EXPECT_EQ(location_.bindingCount(), 6u) << "lookup does not remove";
 }
 
+std::vector<std::string> urisOf(const std::vector<sip::Proxy::Target>& targets) {
+  std::vector<std::string> out;
+  for (const auto& t : targets) out.push_back(t.request_uri);
+  return out;
+}
+
+TEST_F(LocationServiceTest, TargetsAreTargetsForLookupWithoutTheCopies) {
+  ASSERT_TRUE(location_.update(kAlice, 1000, [](std::vector<Binding>& bindings) -> Result<void> {
+    bindings.push_back(binding("sip:q500a@192.0.2.1", 5000, 500));
+    bindings.push_back(binding("sip:noq@192.0.2.2", 5000, -1));
+    bindings.push_back(binding("sip:q0@192.0.2.4", 5000, 0));
+    bindings.push_back(binding("sip:q900-expiring@192.0.2.6", 2000, 900));
+    bindings.push_back(binding("sip:q500b@192.0.2.5", 5000, 500));
+    return {};
+  }));
+  ASSERT_TRUE(location_.update(kBob, 1000, add(binding("sip:bob@192.0.2.9:5070", 5000))));
+  for (int64_t now : {1000, 1999, 2000, 4999, 5000}) {
+    for (const std::string& aor : {kAlice, kBob}) {
+      auto expected = targetsFor(location_.lookup(aor, now));
+      auto got = location_.targets(aor, now);
+      EXPECT_EQ(urisOf(got), urisOf(expected)) << aor << " at " << now;
+      ASSERT_EQ(got.size(), expected.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].next_hop.endpoint, expected[i].next_hop.endpoint);
+        EXPECT_EQ(got[i].next_hop.transport, expected[i].next_hop.transport);
+      }
+    }
+  }
+  EXPECT_EQ(urisOf(location_.targets(kAlice, 1999)),
+            (std::vector<std::string>{"sip:noq@192.0.2.2", "sip:q900-expiring@192.0.2.6",
+                                      "sip:q500a@192.0.2.1", "sip:q500b@192.0.2.5",
+                                      "sip:q0@192.0.2.4"}));
+  EXPECT_EQ(urisOf(location_.targets(kBob, 4999)),
+            std::vector<std::string>{"sip:bob@192.0.2.9:5070"});
+  EXPECT_TRUE(location_.targets(kBob, 5000).empty());
+  EXPECT_TRUE(location_.targets("sip:nobody@example.com", 1000).empty());
+}
+
 TEST_F(LocationServiceTest, PurgeRemovesExpiredBindingsEverywhere) {
   ASSERT_TRUE(location_.update(kAlice, 1000, add(binding("sip:a@192.0.2.1", 1500))));
   ASSERT_TRUE(location_.update(kAlice, 1000, add(binding("sip:a@192.0.2.2", 3000))));
@@ -438,6 +476,18 @@ TEST(UserDirectoryTest, UserPartIsCaseSensitiveDomainIsNot) {
   EXPECT_EQ(users.size(), 2u);
   EXPECT_EQ(users.find("Alice", "example.com")->ha1_md5, "A");
   EXPECT_EQ(users.find("alice", "example.com")->ha1_md5, "a");
+}
+
+TEST(UserDirectoryTest, ContainsAgreesWithFind) {
+  UserDirectory users;
+  users.upsert(entry("alice", "Example.COM", "a"));
+  EXPECT_TRUE(users.contains("alice", "example.com"));
+  EXPECT_TRUE(users.contains("alice", "EXAMPLE.com"));
+  EXPECT_FALSE(users.contains("Alice", "example.com"));
+  EXPECT_FALSE(users.contains("alice", "example.org"));
+  EXPECT_FALSE(users.contains("", ""));
+  users.erase("alice", "example.com");
+  EXPECT_FALSE(users.contains("alice", "example.com"));
 }
 
 TEST(UserDirectoryTest, UpsertAddsOrChangesOneUser) {

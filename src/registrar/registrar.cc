@@ -76,7 +76,7 @@ void Registrar::handle(sip::Proxy& proxy, sip::RequestContext& ctx,
     return;
   }
   std::string username = aor_uri.userUnescaped();
-  if (!users_.find(username, domain)) {
+  if (!users_.contains(username, domain)) {
     proxy.reply(ctx, 404, "Not Found");
     return;
   }

@@ -4,10 +4,21 @@
 
 namespace herald::registrar {
 
+namespace {
+
+void buildKey(std::string_view username, std::string_view domain, std::string* k) {
+  k->assign(username);
+  k->push_back('@');
+  for (char c : domain) {
+    k->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+}
+
+}  // namespace
+
 std::string UserDirectory::key(std::string_view username, std::string_view domain) {
-  std::string k(username);
-  k.push_back('@');
-  for (char c : domain) k.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  std::string k;
+  buildKey(username, domain, &k);
   return k;
 }
 
@@ -54,6 +65,13 @@ std::optional<UserEntry> UserDirectory::find(std::string_view username,
   auto it = map_.find(k);
   if (it == map_.end()) return std::nullopt;
   return it->second;
+}
+
+bool UserDirectory::contains(std::string_view username, std::string_view domain) const {
+  thread_local std::string k;  // reused: no allocation per request
+  buildKey(username, domain, &k);
+  std::lock_guard<std::mutex> lock(mu_);
+  return map_.find(k) != map_.end();
 }
 
 size_t UserDirectory::size() const {

@@ -37,6 +37,8 @@ class UserDirectory {
   void erase(std::string_view username, std::string_view domain);
   // Case: the user part is case-sensitive (RFC 3261 §19.1.4), the domain is not.
   std::optional<UserEntry> find(std::string_view username, std::string_view domain) const;
+  // find() without the copy: the request path asks only whether the user exists.
+  bool contains(std::string_view username, std::string_view domain) const;
   size_t size() const;
 
  private:

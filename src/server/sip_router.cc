@@ -130,7 +130,7 @@ void SipRouter::route(sip::Proxy& proxy, sip::RequestContext& ctx) {
       return;
     }
     std::string user = uri->userUnescaped();
-    if (!uri->has_user || !users_.find(user, domain)) {
+    if (!uri->has_user || !users_.contains(user, domain)) {
       proxy.reply(ctx, 404, "Not Found");
       return;
     }
@@ -143,7 +143,7 @@ void SipRouter::route(sip::Proxy& proxy, sip::RequestContext& ctx) {
       im_.deliver(proxy, ctx, aor);
       return;
     }
-    auto targets = registrar::targetsFor(location_.lookup(aor, clock_.unixSeconds()));
+    auto targets = location_.targets(aor, clock_.unixSeconds());
     if (targets.empty()) {
       proxy.reply(ctx, 480, "Temporarily Unavailable");
       return;
