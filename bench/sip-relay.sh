@@ -152,23 +152,18 @@ tree_pids() {
   done
 }
 
-# VmHWM (kB) of PID and its descendants, summed.
-hwm_kb() {
+# Sum over PID and its descendants of what AWK_PROGRAM prints from /proc/<pid>/FILE.
+tree_sum() {
   local p total=0
   for p in $(tree_pids "$1"); do
-    total=$(( total + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0) ))
+    total=$(( total + $(awk "$3" "/proc/$p/$2" 2>/dev/null || echo 0) ))
   done
   echo "$total"
 }
-
-# CPU ticks (utime + stime, 1/100 s) of PID and its descendants, summed.
-tree_ticks() {
-  local p total=0
-  for p in $(tree_pids "$1"); do
-    total=$(( total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
-  done
-  echo "$total"
-}
+# VmHWM (kB), summed.
+hwm_kb() { tree_sum "$1" status '/^VmHWM/ {print $2}'; }
+# CPU ticks (utime + stime, 1/100 s), summed.
+tree_ticks() { tree_sum "$1" stat '{print $14 + $15}'; }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 

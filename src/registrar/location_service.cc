@@ -101,43 +101,39 @@ Result<std::vector<Binding>> LocationService::update(const std::string& aor, int
   return bindings;
 }
 
-std::vector<Binding> LocationService::lookup(const std::string& aor, int64_t now) const {
+template <class F>
+void LocationService::visitByQ(const std::string& aor, int64_t now, F&& visit) const {
   Shard& s = shard(aor);
-  std::vector<Binding> out;
-  {
-    std::lock_guard<std::mutex> lock(s.mu);
-    auto it = s.map.find(aor);
-    if (it == s.map.end()) return out;
-    for (const Binding& b : it->second) {
-      if (b.expires_at > now) out.push_back(b);
-    }
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.map.find(aor);
+  if (it == s.map.end()) return;
+  const std::vector<Binding>& all = it->second;
+  if (all.size() == 1) {
+    if (all.front().expires_at > now) visit(all.front());
+    return;
   }
-  std::stable_sort(out.begin(), out.end(), higherQ);
+  std::vector<const Binding*> order;
+  order.reserve(all.size());
+  for (const Binding& b : all) {
+    if (b.expires_at > now) order.push_back(&b);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Binding* a, const Binding* b) { return higherQ(*a, *b); });
+  for (const Binding* b : order) visit(*b);
+}
+
+std::vector<Binding> LocationService::lookup(const std::string& aor, int64_t now) const {
+  std::vector<Binding> out;
+  visitByQ(aor, now, [&](const Binding& b) { out.push_back(b); });
   return out;
 }
 
 std::vector<sip::Proxy::Target> LocationService::targets(const std::string& aor,
                                                          int64_t now) const {
-  Shard& s = shard(aor);
   std::vector<sip::Proxy::Target> out;
-  std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(aor);
-  if (it == s.map.end()) return out;
-  const std::vector<Binding>& all = it->second;
-  auto add = [&](const Binding& b) {
-    if (b.expires_at <= now) return;
+  visitByQ(aor, now, [&](const Binding& b) {
     if (auto t = targetFor(b)) out.push_back(std::move(*t));
-  };
-  if (all.size() == 1) {
-    add(all.front());
-    return out;
-  }
-  std::vector<const Binding*> order;
-  order.reserve(all.size());
-  for (const Binding& b : all) order.push_back(&b);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Binding* a, const Binding* b) { return higherQ(*a, *b); });
-  for (const Binding* b : order) add(*b);
+  });
   return out;
 }
 

@@ -76,6 +76,10 @@ class LocationService {
     std::unordered_map<std::string, std::vector<Binding>> map;
   };
   Shard& shard(const std::string& aor) const;
+  // Calls visit(const Binding&) for the unexpired bindings of aor, highest q first (no q
+  // counts as 1.0; equal q keep their order), under the shard's lock.
+  template <class F>
+  void visitByQ(const std::string& aor, int64_t now, F&& visit) const;
 
   mutable std::array<Shard, kShards> shards_;
   Persist persist_;

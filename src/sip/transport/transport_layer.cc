@@ -355,6 +355,10 @@ class Worker {
   void drainInbox();
   void flushUdp();
   void tick();
+  // Spilled Call-IDs to forget, or a receiver with timers to run.
+  bool needsTick() const {
+    return !spilled_.empty() || (receiver_ != nullptr && !receiver_->idle());
+  }
   bool tick_armed_ = false;
   void sweep();
   void sendStream(const SendTarget& to, const SharedBytes& bytes, TxId tx, uint32_t reply_worker);
@@ -825,7 +829,7 @@ void Worker::flushUdp() {
 void Worker::flush() {
   sendQueued();
   graveyard_.clear();
-  if (!tick_armed_ && (!spilled_.empty() || (receiver_ != nullptr && !receiver_->idle()))) tick();
+  if (!tick_armed_ && needsTick()) tick();
   if (!retired_.empty()) {
     // Datagrams queued for a closed socket since closeListeners() go with it.
     std::erase_if(udp_out_, [](const UdpOut& o) { return o.socket->fd < 0; });
@@ -970,7 +974,7 @@ void Worker::tick() {
     TimePoint t = now();
     if (receiver_ != nullptr) receiver_->onTick(t);
     purgeSpills(t);
-    if (spilled_.empty() && (receiver_ == nullptr || receiver_->idle())) {
+    if (!needsTick()) {
       tick_armed_ = false;  // flush() starts it again once there is work
       return;
     }
