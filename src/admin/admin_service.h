@@ -36,6 +36,7 @@ struct ApiError {
   std::string field;    // validation errors: the JSON member or query parameter
   std::string rule;     // validation errors: "fqdn", "length", ...
   std::string related;  // cross-field rules: the other parameter
+  int64_t retry_after_s = 0;  // 429: seconds before trying again (the Retry-After header)
 };
 template <class T>
 using ApiResult = tl::expected<T, ApiError>;

@@ -1131,6 +1131,30 @@ TEST_F(AdminServiceTest, FiveFailuresIn60sBlockTheAddress) {
   EXPECT_EQ(admin_->status()["counters"]["admin.logins_failed"], 6);
 }
 
+TEST_F(AdminServiceTest, WrongCurrentPasswordsAreLimitedLikeLogins) {
+  // A stolen token must not turn the password change into a guessing oracle.
+  Session mine = loginAdmin();
+  const std::string old_pw = initialPassword();
+  auto change = [&](const std::string& current, const std::string& from) {
+    return admin_->changeAdminPassword(
+        "admin", {{"current_password", current}, {"password", "new-password-12"}}, mine, from);
+  };
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(isError(change("guess" + std::to_string(i), "192.0.2.66"), 422, "invalid_field",
+                        "current_password", "current_password"));
+    clock_.advance(std::chrono::seconds(1));
+  }
+  // Blocked: the right password is not even checked, and nothing changes.
+  auto blocked = change(old_pw, "192.0.2.66");
+  ASSERT_TRUE(isError(blocked, 429, "rate_limited"));
+  EXPECT_EQ(blocked.error().retry_after_s, 55);
+  EXPECT_TRUE(isError(admin_->login("admin", old_pw, "192.0.2.66", nullptr), 429, "rate_limited"));
+  EXPECT_TRUE(admin_->login("admin", old_pw, "192.0.2.67", nullptr));
+  clock_.advance(std::chrono::seconds(55));
+  ASSERT_TRUE(change(old_pw, "192.0.2.66"));
+  EXPECT_TRUE(admin_->login("admin", "new-password-12", "192.0.2.67", nullptr));
+}
+
 TEST_F(AdminServiceTest, TokensExpireIdleAfter8hAndAbsolutelyAfter24h) {
   Session idle = loginAdmin();
   clock_.advance(std::chrono::hours(8) - std::chrono::seconds(1));

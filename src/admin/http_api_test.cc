@@ -543,6 +543,12 @@ TEST_F(HttpApiTest, UserPasswordServiceActionsStatusAndAdminPassword) {
   expectError(client_->Put("/api/v1/admins/root/password", kAuth,
                            R"({"current_password":"a","password":"b"})", "application/json"),
               403, "forbidden");
+  // Too many wrong current passwords: 429 with Retry-After, as for logins.
+  fake_.fail_next = ApiError{429, "rate_limited", "too many wrong passwords", "", "", "", 17};
+  auto limited = client_->Put("/api/v1/admins/admin/password", kAuth,
+                              R"({"current_password":"a","password":"b"})", "application/json");
+  expectError(limited, 429, "rate_limited");
+  EXPECT_EQ(limited->get_header_value("Retry-After"), "17");
 }
 
 TEST_F(HttpApiTest, ServiceErrorsBecomeTheContractsBody) {

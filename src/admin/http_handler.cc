@@ -702,11 +702,9 @@ class Call {
     int64_t retry_after = 0;
     auto s = service_.login(fields->first, fields->second, req_.remote_address, &retry_after);
     if (!s) {
-      HttpResponse r = errorResponse(s.error());
-      if (s.error().status == 429) {
-        r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, retry_after)));
-      }
-      return r;
+      ApiError e = s.error();
+      if (e.retry_after_s == 0) e.retry_after_s = retry_after;
+      return errorResponse(e);
     }
     session_ = *s;
     return jsonResponse(200, ordered_json{{"token", s->token},
@@ -759,6 +757,9 @@ HttpResponse errorResponse(const ApiError& error) {
   if (!error.related.empty()) e["related"] = error.related;
   HttpResponse r = jsonResponse(status, ordered_json{{"error", e}});
   if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"herald\"");
+  if (status == 429) {
+    r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, error.retry_after_s)));
+  }
   return r;
 }
 

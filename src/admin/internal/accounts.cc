@@ -102,7 +102,7 @@ ApiResult<Session> Accounts::login(const std::string& username, const std::strin
   // While blocked, the password is not even checked: a guess then learns nothing.
   if (auto wait = limiter_.blockedFor(source_address)) {
     if (retry_after_s != nullptr) *retry_after_s = *wait;
-    return tl::unexpected(rateLimited());
+    return tl::unexpected(rateLimited(*wait));
   }
   std::optional<store::AdminRecord> admin;
   {
@@ -164,7 +164,13 @@ ApiResult<void> Accounts::changePassword(const std::string& name, const nlohmann
     admin = std::move(*found);
   }
   if (!admin) return tl::unexpected(notFound("no administrator " + shown(name)));
+  // A stolen token must not become a way to guess the password: wrong current passwords count
+  // with failed logins from the same address, and while it is limited none is checked.
+  if (auto wait = limiter_.blockedFor(source_address)) {
+    return tl::unexpected(passwordChecksLimited(*wait));
+  }
   if (!verifyPassword(hashOf(*admin), **current)) {
+    limiter_.recordFailure(source_address);
     return tl::unexpected(
         brokenRule("current_password", "current_password", "the current password is not right"));
   }

@@ -83,10 +83,18 @@ ApiError forbidden(std::string message) {
   return ApiError{403, "forbidden", std::move(message), "", "", ""};
 }
 
-ApiError rateLimited() {
-  return ApiError{
-      429, "rate_limited", "too many failed logins from your address; wait and try again", "", "",
-      ""};
+ApiError rateLimited(int64_t retry_after_s) {
+  return ApiError{429, "rate_limited",
+                  "too many failed logins from your address; wait and try again",
+                  "",  "",
+                  "",  retry_after_s};
+}
+
+ApiError passwordChecksLimited(int64_t retry_after_s) {
+  return ApiError{429, "rate_limited",
+                  "too many wrong passwords from your address; wait and try again",
+                  "",  "",
+                  "",  retry_after_s};
 }
 
 }  // namespace herald::admin::detail
