@@ -4,7 +4,8 @@
 #
 #   1. MESSAGE relay, SIPp UAC -> proxy -> SIPp UAS, over UDP and TCP (one socket/connection):
 #      CPU per relayed MESSAGE at a fixed rate after a warm-up, the highest rate with < 0.1 %
-#      failures, p50/p99 at half that rate (restarted server, warmed up), peak RSS/PSS.
+#      failures, p50/p99 at half that rate (restarted server, warmed up; through the driver
+#      and through bench/quiet-latency.sh, with SIPp alone as the floor), peak RSS/PSS.
 #   2. REGISTER with MD5 digest for 10,000 users (Kamailio: auth_db on SQLite): highest rate.
 #   3. Herald's memory per registered binding with 100,000 bindings.
 #
@@ -134,6 +135,14 @@ run_load() {
   echo "$name $t $rate: $out" >>"$RESULTS/raw.log"
   echo "$out"
 }
+# quiet_latency NAME TRANSPORT PORT RATE -> quiet-latency.sh's result line (FIXED_S long)
+quiet_latency() {
+  local out
+  out=$("$ROOT/bench/quiet-latency.sh" "$KIT" "$3" "$2" "$4" "$FIXED_S" \
+      "$WORK/runs/quiet-$1-$2-$4-$RANDOM" 2>>"$RESULTS/run.log")
+  echo "$1 $2 $4 quiet: $out" >>"$RESULTS/raw.log"
+  echo "$out"
+}
 # Peak PSS (kB) of a server over all its runs on a transport: the driver samples PSS once per
 # run, in the steady-state window. run_load runs in a subshell, so read its log.
 peak_pss_kb() {
@@ -205,11 +214,14 @@ relay() {
         pid=$HPID
       else kam_proxy_stop; kam_proxy_start; pid=$(kam_pid); fi
       run_load "$server-warmup" "$pid" "$t" "$half" "$WARM_S" >/dev/null
-      # Without PROXY_PID: the driver's CPU and memory sampling (ps over the process tree,
-      # smaps_rollup) stalls the 2 cores for ~100 ms twice per run, which alone delayed 0.7 %
-      # of the MESSAGEs past 4 ms at 11,500/s. CPU and memory come from the fixed-rate run.
-      R[$server,$t,half]=$(run_load "$server" "" "$t" "$half" "$FIXED_S")
+      # Twice: through the driver (without PROXY_PID, whose ps/smaps_rollup sampling stalls
+      # the cores even longer), and with quiet-latency.sh, the same SIPp run with no process
+      # started while it measures (the driver's mid-run sampling froze this VM for 70-80 ms).
+      R[$server,$t,half_driver]=$(run_load "$server" "" "$t" "$half" "$FIXED_S")
+      R[$server,$t,half]=$(quiet_latency "$server" "$t" "$(port_of "$t")" "$half")
       if [[ $server == herald ]]; then herald_stop; else kam_proxy_stop; fi
+      # The load generator's own floor: the same quiet run, UAC straight to UAS, no proxy.
+      R[sipp,$t,$half]=$(quiet_latency sipp-alone "$t" 5090 "$half")
     done
   done
 }
@@ -319,8 +331,8 @@ for part in $PARTS; do "$part"; done
   echo "Driver: ../shared/bench/run-message-load.sh (SIPp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1))."
   echo
   if [[ " $PARTS " == *" relay "* ]]; then
-    echo "| transport | server | CPU µs/MESSAGE @${FIXED_RATE}/s | CPU s per 10k | highest rate (median of $REPS) | p50/p99 ms @ half | PSS MiB @${FIXED_RATE}/s | peak PSS MiB | peak RSS MiB (VmHWM sum) | failures @ fixed |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| transport | server | CPU µs/MESSAGE @${FIXED_RATE}/s | CPU s per 10k | highest rate (median of $REPS) | p50/p99 ms @ half, quiet | p99 ms @ half, driver | PSS MiB @${FIXED_RATE}/s | peak PSS MiB | peak RSS MiB (VmHWM sum) | failures @ fixed |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for t in $TRANSPORTS; do
       for s in $SERVERS; do
         f=${R[$s,$t,fixed]:-}
@@ -328,12 +340,24 @@ for part in $PARTS; do "$part"; done
         per10k=$(awk -v u="$us" 'BEGIN{printf "%.3f", u * 10000 / 1e6}')
         h=${R[$s,$t,half]:-}
         pss=$(field proxy_pss_kB "$f"); pss=$(( ${pss:-0} / 1024 )); pk=$(peak_pss_kb "$s" "$t")
-        echo "| $t | $s | $us | $per10k | ${R[$s,$t,max]:-} | $(field p50_ms "$h")/$(field p99_ms "$h") | $pss | $(( ${pk:-0} / 1024 )) | $(( ${R[$s,$t,hwm]:-0} / 1024 )) | $(field failed "$f") |"
+        echo "| $t | $s | $us | $per10k | ${R[$s,$t,max]:-} | $(field p50_ms "$h")/$(field p99_ms "$h") | $(field p99_ms "${R[$s,$t,half_driver]:-}") | $pss | $(( ${pk:-0} / 1024 )) | $(( ${R[$s,$t,hwm]:-0} / 1024 )) | $(field failed "$f") |"
       done
     done
     echo
     echo "CPU per MESSAGE: the server's utime + stime (all its processes) over the whole fixed-rate"
     echo "run after the warm-up, divided by the MESSAGEs relayed."
+    echo
+    echo "p50/p99 at half the highest rate: a restarted server warmed up $WARM_S s at that rate, then"
+    echo "$FIXED_S s through the driver and $FIXED_S s with bench/quiet-latency.sh (the same SIPp run,"
+    echo "no process started while it measures). SIPp alone, UAC straight to UAS, quiet, at the"
+    echo "same rates (the load generator's own floor):"
+    for t in $TRANSPORTS; do
+      for s in $SERVERS; do
+        h=$(( ${R[$s,$t,max]:-0} / 2 ))
+        a=${R[sipp,$t,$h]:-}
+        [[ -n $a ]] && echo "- $t at $h/s: p50/p99 $(field p50_ms "$a")/$(field p99_ms "$a") ms, max $(field max_ms "$a") ms"
+      done
+    done
     echo
   fi
   if [[ " $PARTS " == *" register "* ]]; then
