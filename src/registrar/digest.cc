@@ -10,7 +10,6 @@
 
 #include "sip/message/chars.h"
 #include "sip/message/params.h"
-#include "sip/message/uri.h"
 
 namespace herald::registrar {
 
@@ -145,15 +144,6 @@ DigestAuthenticator::Check DigestAuthenticator::verify(const sip::SipMessage& ms
       }
     }
     if (!sip::chars::iequals(qop->unquotedValue(), "auth")) return result;
-    // The response covers the uri directive, not the Request-URI: credentials taken from one
-    // request must not authorize another (RFC 7616 §3.4.6, RFC 3261 §22.4 via RFC 2617).
-    std::string digest_uri = uri->unquotedValue();
-    auto signed_uri = sip::parseUri(digest_uri);
-    auto request_uri = sip::parseUri(msg.requestLine().uri);
-    if (!signed_uri || !request_uri || !sip::uriEquals(*signed_uri, *request_uri)) {
-      result.outcome = Outcome::UriMismatch;
-      return result;
-    }
     if (std::find(config_.algorithms.begin(), config_.algorithms.end(), algorithm) ==
         config_.algorithms.end()) {
       return result;  // an algorithm this node does not offer
@@ -166,7 +156,7 @@ DigestAuthenticator::Check DigestAuthenticator::verify(const sip::SipMessage& ms
     if (!entry) return result;
     const std::string& ha1 = algorithm == DigestAlgorithm::Md5 ? entry->ha1_md5 : entry->ha1_sha256;
     std::string method(msg.requestLine().method_text);
-    std::string ha2 = digestHex(algorithm, method + ":" + digest_uri);
+    std::string ha2 = digestHex(algorithm, method + ":" + uri->unquotedValue());
     std::string nc_text(nc->value);
     std::string expected = digestHex(algorithm, ha1 + ":" + nonce_text + ":" + nc_text + ":" +
                                                     cnonce->unquotedValue() + ":auth:" + ha2);

@@ -31,10 +31,6 @@ std::string digestHex(DigestAlgorithm a, std::string_view data);
 std::string computeHa1(DigestAlgorithm a, std::string_view username, std::string_view realm,
                        std::string_view password);
 
-// Reason phrase of the 400 for credentials whose uri directive is not the Request-URI.
-inline constexpr std::string_view kDigestUriMismatch =
-    "Bad Request (digest uri does not match the Request-URI)";
-
 struct DigestConfig {
   // Default: 300 s. How long a nonce may be used.
   Duration nonce_ttl{300000};
@@ -44,8 +40,7 @@ struct DigestConfig {
 
 class DigestAuthenticator {
  public:
-  // UriMismatch: the uri directive is not the Request-URI (answer 400, RFC 7616 §3.4.6).
-  enum class Outcome { Ok, NoCredentials, Stale, Failed, UriMismatch };
+  enum class Outcome { Ok, NoCredentials, Stale, Failed };
   struct Check {
     Outcome outcome = Outcome::NoCredentials;
     std::string username;  // the authenticated user when Ok

@@ -93,16 +93,7 @@ class LocalMessagingTest(SharedNodeTest):
         # Without credentials a local sender is challenged (407).
         raw = alice.build("MESSAGE", "sip:bob@example.com", "<sip:bob@example.com>", body="x")
         alice.send_raw(raw)
-        challenge = alice.wait_response()
-        self.assertEqual(challenge.code, 407)
-        # Credentials computed for another Request-URI: a clear 400, nothing delivered.
-        auth = alice._authorization(challenge.all("Proxy-Authenticate")[0], "MESSAGE",
-                                    "sip:carol@example.com", "Proxy-Authorization")
-        alice.send_raw(alice.build("MESSAGE", "sip:bob@example.com", "<sip:bob@example.com>",
-                                   [auth], body="x"))
-        mismatch = alice.wait_response()
-        self.assertEqual(mismatch.code, 400)
-        self.assertIn("digest uri", mismatch.start)
+        self.assertEqual(alice.wait_response().code, 407)
         # From a non-local domain and an untrusted source: refused.
         stranger = UA("eve", "x", "other.test", self.node.addr("udp"))
         self.addCleanup(stranger.close)
