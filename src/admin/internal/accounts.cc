@@ -102,7 +102,7 @@ ApiResult<Session> Accounts::login(const std::string& username, const std::strin
   // While blocked, the password is not even checked: a guess then learns nothing.
   if (auto wait = limiter_.blockedFor(source_address)) {
     if (retry_after_s != nullptr) *retry_after_s = *wait;
-    return tl::unexpected(rateLimited(*wait));
+    return tl::unexpected(rateLimited(*wait, "failed logins"));
   }
   std::optional<store::AdminRecord> admin;
   {
@@ -167,7 +167,7 @@ ApiResult<void> Accounts::changePassword(const std::string& name, const nlohmann
   // A stolen token must not become a way to guess the password: wrong current passwords count
   // with failed logins from the same address, and while it is limited none is checked.
   if (auto wait = limiter_.blockedFor(source_address)) {
-    return tl::unexpected(passwordChecksLimited(*wait));
+    return tl::unexpected(rateLimited(*wait, "wrong passwords"));
   }
   if (!verifyPassword(hashOf(*admin), **current)) {
     limiter_.recordFailure(source_address);

@@ -83,18 +83,11 @@ ApiError forbidden(std::string message) {
   return ApiError{403, "forbidden", std::move(message), "", "", ""};
 }
 
-ApiError rateLimited(int64_t retry_after_s) {
-  return ApiError{429, "rate_limited",
-                  "too many failed logins from your address; wait and try again",
-                  "",  "",
-                  "",  retry_after_s};
-}
-
-ApiError passwordChecksLimited(int64_t retry_after_s) {
-  return ApiError{429, "rate_limited",
-                  "too many wrong passwords from your address; wait and try again",
-                  "",  "",
-                  "",  retry_after_s};
+ApiError rateLimited(int64_t retry_after_s, std::string_view what) {
+  ApiError e{429, "rate_limited", "", "", "", ""};
+  e.message = "too many " + std::string(what) + " from your address; wait and try again";
+  e.retry_after_s = retry_after_s;
+  return e;
 }
 
 }  // namespace herald::admin::detail

@@ -35,9 +35,8 @@ ApiError internalError(const Error& error);
 ApiError serviceFailed(const std::string& detail);
 ApiError unauthorized(std::string message);
 ApiError forbidden(std::string message);
-// 429 rate_limited, Retry-After `retry_after_s`: too many failed logins from one address.
-ApiError rateLimited(int64_t retry_after_s);
-// 429 rate_limited: too many wrong current passwords from one address (password changes).
-ApiError passwordChecksLimited(int64_t retry_after_s);
+// 429 rate_limited with Retry-After `retry_after_s`: too many `what` from one address
+// ("failed logins", "wrong passwords").
+ApiError rateLimited(int64_t retry_after_s, std::string_view what);
 
 }  // namespace herald::admin::detail
