@@ -159,8 +159,8 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
   const toml::table* t = r.table(root, "", "sip");
   if (t == nullptr) return;
   r.checkKeys(*t, "sip",
-              {"domains", "listen", "limits", "hostname", "trusted_sources", "workers", "timers",
-               "tcp_idle_timeout", "max_connections"});
+              {"domains", "listen", "limits", "hostname", "trusted_sources", "workers",
+               "worker_scheduling", "timers", "tcp_idle_timeout", "max_connections"});
   r.string(*t, "sip", "hostname", &c->sip.hostname);
   if (!c->sip.hostname.empty()) {
     sip::HostKind kind;
@@ -169,6 +169,10 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
     }
   }
   r.integer(*t, "sip", "workers", 0, 256, &c->sip.workers);
+  r.string(*t, "sip", "worker_scheduling", &c->sip.worker_scheduling);
+  if (c->sip.worker_scheduling != "batch" && c->sip.worker_scheduling != "normal") {
+    r.error("sip.worker_scheduling", t->get("worker_scheduling"), "must be \"batch\" or \"normal\"");
+  }
   r.integer(*t, "sip", "tcp_idle_timeout", 10, 86400, &c->sip.tcp_idle_timeout_s);
   r.integer(*t, "sip", "max_connections", 1, 1000000, &c->sip.max_connections);
   if (const toml::node* ts = t->get("trusted_sources")) {

@@ -60,6 +60,8 @@ struct SipConfig {
   std::vector<std::string> trusted_sources;
   // Default: 0, one per core. SIP worker threads.
   uint32_t workers = 0;
+  // Default: "batch". Scheduling policy of the workers: "batch" (SCHED_BATCH) or "normal".
+  std::string worker_scheduling = "batch";
   // RFC 3261 timers in milliseconds. Defaults: T1 500, T2 4000, T4 5000.
   uint32_t t1_ms = 500;
   uint32_t t2_ms = 4000;

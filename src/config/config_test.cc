@@ -27,6 +27,7 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(l.config->sip.listeners[2].port, 5061);
   EXPECT_EQ(l.config->sip.limits.max_message_bytes, 65536u);
   EXPECT_EQ(l.config->log.options.level, "info");
+  EXPECT_EQ(l.config->sip.worker_scheduling, "batch");
 }
 
 TEST(ConfigTest, ReadsEveryKey) {
@@ -43,6 +44,7 @@ file = "herald.log"
 
 [sip]
 domains = ["Example.COM.", "example.org"]
+worker_scheduling = "normal"
 [[sip.listen]]
 transport = "udp"
 address = "127.0.0.1"
@@ -70,6 +72,15 @@ max_line_bytes = 4096
   EXPECT_EQ(c.sip.limits.max_message_bytes, 131072u);
   EXPECT_EQ(c.sip.limits.max_header_count, 100u);
   EXPECT_EQ(c.sip.limits.max_line_bytes, 4096u);
+  EXPECT_EQ(c.sip.worker_scheduling, "normal");
+}
+
+TEST(ConfigTest, WorkerSchedulingIsBatchOrNormal) {
+  ConfigLoad l = load("[sip]\nworker_scheduling = \"realtime\"\n");
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(errorKeys(l), (std::vector<std::string>{"sip.worker_scheduling"}));
+  EXPECT_EQ(l.errors[0].message, "must be \"batch\" or \"normal\"");
+  EXPECT_EQ(l.errors[0].line, 2);
 }
 
 TEST(ConfigTest, ReportsEveryErrorWithItsKeyAndLine) {

@@ -304,6 +304,7 @@ Result<void> Node::start() {
 
   sip::TransportConfig tc;
   tc.workers = config_.sip.workers;
+  tc.batch_scheduling = config_.sip.worker_scheduling == "batch";
   tc.limits = config_.sip.limits;
   tc.idle_timeout = Duration(int64_t{policy.node.tcp_idle_timeout_s} * 1000);
   tc.max_connections = static_cast<uint32_t>(policy.node.max_connections);

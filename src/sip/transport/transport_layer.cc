@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cerrno>
@@ -312,6 +314,8 @@ class Worker {
   void closeListeners();
   void start();
   void stop();
+  // The thread's scheduling policy (SCHED_*), -1 if it cannot be read. After start().
+  int schedulingPolicy();
 
   // --- called on this worker ---
   void send(const SendTarget& to, const SharedBytes& bytes, TxId tx, uint32_t reply_worker);
@@ -502,6 +506,22 @@ void Worker::start() {
     udp_.clear();
     acceptors_.clear();
   });
+  if (config().batch_scheduling) {
+    // Set from here rather than by the thread itself, so that it holds when start() returns.
+    sched_param param{};
+    int rc = ::pthread_setschedparam(thread_.native_handle(), SCHED_BATCH, &param);
+    if (rc != 0) {
+      HLOG_WARN(SipTransport, "worker {} keeps the default scheduling (SCHED_BATCH: {})", index_,
+                std::strerror(rc));
+    }
+  }
+}
+
+int Worker::schedulingPolicy() {
+  int policy = -1;
+  sched_param param{};
+  if (::pthread_getschedparam(thread_.native_handle(), &policy, &param) != 0) return -1;
+  return policy;
 }
 
 void Worker::watchListeners() {
@@ -1479,6 +1499,11 @@ void TransportLayer::post(uint32_t worker, std::function<void()> f) {
 }
 
 int TransportLayer::currentWorker() { return t_worker; }
+
+int TransportLayer::schedulingPolicy(uint32_t worker) const {
+  HERALD_CHECK(worker < impl_->workers_.size());
+  return impl_->workers_[worker]->schedulingPolicy();
+}
 
 TransportLayer::Stats TransportLayer::stats() const {
   Stats s;

@@ -66,6 +66,12 @@ struct TransportConfig {
   // kernel hashes each flow to a worker, so the responses of a next hop land on another
   // worker than the requests that caused them, and every response crosses workers.
   bool udp_single_reader = true;
+  // Default: true. Worker threads run under SCHED_BATCH: a worker woken by a datagram does not
+  // preempt the thread running on its core (often the peer that sent it), so it runs a little
+  // later and reads what arrived meanwhile in the same turn. On the relay benchmark this cut
+  // context switches by a half and CPU per MESSAGE by a quarter (docs/performance.md).
+  // false: SCHED_OTHER, for hosts where a CPU-bound neighbour must not delay SIP by a tick.
+  bool batch_scheduling = true;
 };
 
 // Per-worker receiver of what the transport delivers. Every call runs on that worker.
@@ -133,6 +139,8 @@ class TransportLayer {
   void post(uint32_t worker, std::function<void()> f);
   // The worker running the caller, or -1 outside workers.
   static int currentWorker();
+  // The scheduling policy worker w runs under (SCHED_BATCH or SCHED_OTHER). After start().
+  int schedulingPolicy(uint32_t worker) const;
 
   // Counters summed over workers (approximate while running).
   Stats stats() const;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <cstring>
 #include <netinet/in.h>
@@ -477,6 +478,25 @@ TEST_F(TransportTest, ASecondNodeCannotShareTheListeningPorts) {
     auto r = second.bind();
     ASSERT_FALSE(r) << static_cast<int>(t);
     EXPECT_NE(r.error().detail.find("another process holds the port"), std::string::npos);
+  }
+}
+
+TEST_F(TransportTest, WorkersRunUnderBatchSchedulingUnlessTurnedOff) {
+  for (bool batch : {true, false}) {
+    TransportConfig cfg;
+    cfg.workers = 2;
+    cfg.batch_scheduling = batch;
+    cfg.listeners = {{Transport::Udp, *Endpoint::parse("127.0.0.1:0")}};
+    TransportLayer layer(cfg, SystemClock::instance());
+    ASSERT_TRUE(layer.bind());
+    Recorder r0(layer, 0, false), r1(layer, 1, false);
+    layer.setReceiver(0, &r0);
+    layer.setReceiver(1, &r1);
+    layer.start();
+    for (uint32_t w = 0; w < 2; ++w) {
+      EXPECT_EQ(layer.schedulingPolicy(w), batch ? SCHED_BATCH : SCHED_OTHER) << "worker " << w;
+    }
+    layer.stop();
   }
 }
 
