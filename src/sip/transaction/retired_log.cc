@@ -1,5 +1,6 @@
 #include "sip/transaction/retired_log.h"
 
+#include <bit>
 #include <cstring>
 #include <new>
 
@@ -73,7 +74,7 @@ void RetiredLog::add(uint64_t key_hash, uint64_t check, TimePoint until,
       return;
     }
   }
-  if ((live_ + 1) * 2 > slots_.size()) grow();
+  if ((live_ + 1) * 2 > slots_.size()) resize(slots_.size() * 2);
   insert(key_hash, tail_);
   ++live_;
   tail_ += need;
@@ -94,11 +95,11 @@ void RetiredLog::insert(uint64_t key_hash, uint64_t pos) {
   slots_[i] = Slot{key_hash, pos};
 }
 
-void RetiredLog::grow() {
-  std::vector<Slot> before(slots_.size() * 2);
+void RetiredLog::resize(size_t slots) {
+  std::vector<Slot> before(slots);
   before.swap(slots_);
   mask_ = slots_.size() - 1;
-  --shift_;
+  shift_ = 64 - std::countr_zero(slots_.size());
   for (const Slot& s : before) {
     if (s.pos != 0) insert(s.key_hash, s.pos);
   }
@@ -138,7 +139,7 @@ void RetiredLog::expire(TimePoint now) {
       continue;
     }
     const Record* r = at(head_);
-    if (r->until > now) return;
+    if (r->until > now) break;
     // Its slot, unless a later record under the same key took it.
     for (size_t i = home(r->key_hash);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
@@ -152,6 +153,15 @@ void RetiredLog::expire(TimePoint now) {
     head_ += sizeof(Record) + roundUp8(r->length);
   }
   releaseBeforeHead();  // the chunk the next record goes to stays
+  shrinkIfSparse();
+}
+
+void RetiredLog::shrinkIfSparse() {
+  // Doubled at half full, halved (repeatedly) below an eighth: after a burst the index goes back down, and a
+  // size that hovers near either edge does not resize back and forth.
+  size_t slots = slots_.size();
+  while (slots > kInitialSlots && live_ * 8 < slots) slots /= 2;
+  if (slots != slots_.size()) resize(slots);
 }
 
 }  // namespace herald::sip

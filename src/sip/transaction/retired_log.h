@@ -13,7 +13,8 @@
 // the other into 1 MiB chunks and expire from the front, so writing and expiring a record
 // stays within a few cache lines of the previous one, and whole chunks are recycled. The
 // index is open addressing with linear probing over 16-byte slots (key hash, position),
-// deleted from by backward shift: no tombstones, so no rehash while the size stays level.
+// deleted from by backward shift: no tombstones, so no rehash while the size stays level. It
+// doubles at half full and halves below an eighth, so a burst's index is given back.
 // Records must be added in deadline order for expiry to be exact; a record added out of
 // order lives until those before it have expired.
 //
@@ -77,7 +78,9 @@ class RetiredLog {
   Record* at(uint64_t pos) const;
   void insert(uint64_t key_hash, uint64_t pos);
   void erase(size_t slot);
-  void grow();
+  // Rebuilds the index with this many slots (a power of two, more than twice live_).
+  void resize(size_t slots);
+  void shrinkIfSparse();
   std::byte* newChunk();
   // Frees (or keeps as spares) the chunks wholly before head_.
   void releaseBeforeHead();

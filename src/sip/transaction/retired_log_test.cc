@@ -89,6 +89,26 @@ TEST(RetiredLogTest, LargeResponsesStartNewChunksAndChunksAreRecycled) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(responseOf(log, 200 + i, i), big) << i;
 }
 
+TEST(RetiredLogTest, TheIndexShrinksAfterABurst) {
+  RetiredLog log;
+  for (int i = 0; i < 100000; ++i) log.add(1000 + i, i, at(i), "SIP/2.0 200 OK\r\n\r\n");
+  // Records of 56 bytes in the chunks, and at least two 16-byte index slots per record.
+  EXPECT_GE(log.bytes(), 100000 * (56 + 2 * 16u));
+  // All but the last ten expire: the index goes back to its first size (1024 slots), and one
+  // chunk in use plus two spares stay.
+  log.expire(at(99989));
+  ASSERT_EQ(log.size(), 10u);
+  EXPECT_LE(log.bytes(), 3 * RetiredLog::kChunkBytes + 1024 * 16);
+  for (int i = 99990; i < 100000; ++i) {
+    EXPECT_EQ(responseOf(log, 1000 + i, i), "SIP/2.0 200 OK\r\n\r\n") << i;
+  }
+  EXPECT_EQ(responseOf(log, 1000 + 99989, 99989), "<none>");
+  // And grows again.
+  for (int i = 0; i < 5000; ++i) log.add(500000 + i, i, at(200000 + i), "x");
+  EXPECT_EQ(log.size(), 5010u);
+  for (int i = 0; i < 5000; i += 499) EXPECT_EQ(responseOf(log, 500000 + i, i), "x") << i;
+}
+
 TEST(RetiredLogTest, EmptyingAtAChunkBoundaryKeepsWorking) {
   RetiredLog log;
   // Fill one chunk exactly: records of header + 224 bytes = 256 bytes.
