@@ -157,8 +157,8 @@ void RetiredLog::expire(TimePoint now) {
 }
 
 void RetiredLog::shrinkIfSparse() {
-  // Doubled at half full, halved (repeatedly) below an eighth: after a burst the index goes back down, and a
-  // size that hovers near either edge does not resize back and forth.
+  // Doubled at half full, halved (repeatedly) below an eighth: after a burst the index goes
+  // back down, and a size that hovers near either edge does not resize back and forth.
   size_t slots = slots_.size();
   while (slots > kInitialSlots && live_ * 8 < slots) slots /= 2;
   if (slots != slots_.size()) resize(slots);
