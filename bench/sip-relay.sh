@@ -249,11 +249,15 @@ with open(work + "/users.csv", "w") as csv, open(work + "/herald.sql", "w") as h
 PY
 }
 
-# The shared driver runs "$SIPP"; this wrapper adds the users file to the UAC.
+# The shared driver runs "$SIPP"; this wrapper adds the users file to the UAC, and the uri the
+# credentials are signed for: the Request-URI, which Herald checks (SIPp's default is the
+# server's address).
 make_sipp_wrapper() {
   cat >"$WORK/sipp-users" <<SH
 #!/usr/bin/env bash
-for a in "\$@"; do [[ \$a == *uac_register* ]] && exec sipp "\$@" -inf "$WORK/users.csv"; done
+for a in "\$@"; do
+  [[ \$a == *uac_register* ]] && exec sipp "\$@" -inf "$WORK/users.csv" -auth_uri domainb.test
+done
 exec sipp "\$@"
 SH
   chmod +x "$WORK/sipp-users"

@@ -60,6 +60,17 @@ class Reader {
     }
   }
 
+  void boolean(const toml::table& t, const std::string& prefix, std::string_view key,
+               bool* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    if (n->is_boolean()) {
+      *out = *n->value<bool>();
+    } else {
+      error(join(prefix, std::string(key)), n, "must be true or false");
+    }
+  }
+
   void path(const toml::table& t, const std::string& prefix, std::string_view key,
             const std::filesystem::path& base, std::filesystem::path* out) {
     std::string s;
@@ -278,13 +289,14 @@ void readRegistrar(Reader& r, const toml::table& root, Config* c) {
   if (t == nullptr) return;
   r.checkKeys(*t, "registrar",
               {"min_expires", "max_expires", "default_expires", "max_contacts", "nonce_ttl",
-               "digest_algorithms"});
+               "digest_algorithms", "digest_uri_check"});
   auto& g = c->registrar;
   r.integer(*t, "registrar", "min_expires", 1, 86400, &g.min_expires);
   r.integer(*t, "registrar", "max_expires", 1, 604800, &g.max_expires);
   r.integer(*t, "registrar", "default_expires", 1, 604800, &g.default_expires);
   r.integer(*t, "registrar", "max_contacts", 1, 1000, &g.max_contacts);
   r.integer(*t, "registrar", "nonce_ttl", 10, 86400, &g.nonce_ttl_s);
+  r.boolean(*t, "registrar", "digest_uri_check", &g.digest_uri_check);
   if (const toml::node* a = t->get("digest_algorithms")) {
     std::vector<std::string> algorithms;
     bool ok = a->is_array() && !a->as_array()->empty();
@@ -321,13 +333,7 @@ void readTls(Reader& r, const toml::table& root, const std::filesystem::path& ba
   if (c->tls.min_version != "1.2" && c->tls.min_version != "1.3") {
     r.error("tls.min_version", t->get("min_version"), "must be \"1.2\" or \"1.3\"");
   }
-  if (const toml::node* v = t->get("verify_server")) {
-    if (!v->is_boolean()) {
-      r.error("tls.verify_server", v, "must be true or false");
-    } else {
-      c->tls.verify_server = *v->value<bool>();
-    }
-  }
+  r.boolean(*t, "tls", "verify_server", &c->tls.verify_server);
   r.path(*t, "tls", "certificate", base, &c->tls.certificate);
   r.path(*t, "tls", "private_key", base, &c->tls.private_key);
   r.path(*t, "tls", "ca_file", base, &c->tls.ca_file);
@@ -363,13 +369,7 @@ void readAdmin(Reader& r, const toml::table& root, const std::filesystem::path& 
     r.checkKeys(
         *t, "admin",
         {"enabled", "address", "port", "tls_certificate", "tls_private_key", "initial_password"});
-    if (const toml::node* v = t->get("enabled")) {
-      if (!v->is_boolean()) {
-        r.error("admin.enabled", v, "must be true or false");
-      } else {
-        a.enabled = *v->value<bool>();
-      }
-    }
+    r.boolean(*t, "admin", "enabled", &a.enabled);
     r.string(*t, "admin", "address", &a.address);
     if (!validAddress(a.address)) {
       r.error("admin.address", t->get("address"), "must be an IPv4 or IPv6 address");

@@ -80,6 +80,8 @@ struct RegistrarSettings {
   uint32_t nonce_ttl_s = 300;       // Default: 300 s. Digest nonce lifetime.
   // Default: ["SHA-256", "MD5"]. Digest algorithms offered, most preferred first.
   std::vector<std::string> digest_algorithms{"SHA-256", "MD5"};
+  // Default: true. Credentials must be signed for the Request-URI (RFC 2617 §3.2.2.5).
+  bool digest_uri_check = true;
 };
 
 struct TlsConfig {

@@ -83,6 +83,18 @@ TEST(ConfigTest, WorkerSchedulingIsBatchOrNormal) {
   EXPECT_EQ(l.errors[0].line, 2);
 }
 
+TEST(ConfigTest, DigestUriCheckIsABoolean) {
+  EXPECT_TRUE(load("").config->registrar.digest_uri_check);
+  ConfigLoad off = load("[registrar]\ndigest_uri_check = false\n");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off.config->registrar.digest_uri_check);
+  ConfigLoad bad = load("[registrar]\ndigest_uri_check = \"no\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(errorKeys(bad), (std::vector<std::string>{"registrar.digest_uri_check"}));
+  EXPECT_EQ(bad.errors[0].message, "must be true or false");
+  EXPECT_EQ(bad.errors[0].line, 2);
+}
+
 TEST(ConfigTest, ReportsEveryErrorWithItsKeyAndLine) {
   ConfigLoad l = load(R"(
 [node]

@@ -10,6 +10,7 @@
 
 #include "sip/message/chars.h"
 #include "sip/message/params.h"
+#include "sip/message/uri.h"
 
 namespace herald::registrar {
 
@@ -41,6 +42,16 @@ std::string hmac(const std::string& key, const unsigned char* data, size_t n) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data, n, mac, &len);
   return std::string(reinterpret_cast<char*>(mac), len);
+}
+
+// Whether a digest `uri` names the request's Request-URI: equal as URIs (RFC 3261 §19.1.4)
+// when both parse, byte for byte otherwise.
+bool namesRequestUri(const sip::SipMessage& msg, const std::string& digest_uri) {
+  std::string_view request_uri = msg.requestLine().uri;
+  if (digest_uri == request_uri) return true;
+  auto parsed_request = msg.requestUri();
+  auto parsed_digest = sip::parseUri(digest_uri);
+  return parsed_request && parsed_digest && sip::uriEquals(**parsed_request, *parsed_digest);
 }
 
 }  // namespace
@@ -164,6 +175,10 @@ DigestAuthenticator::Check DigestAuthenticator::verify(const sip::SipMessage& ms
     for (char& c : got) c = sip::chars::toLower(c);
     if (got.size() != expected.size() ||
         CRYPTO_memcmp(got.data(), expected.data(), expected.size()) != 0) {
+      return result;
+    }
+    if (config_.check_uri && !namesRequestUri(msg, uri->unquotedValue())) {
+      result.outcome = Outcome::UriMismatch;
       return result;
     }
     // A correct response to an old nonce: ask again with stale=true (RFC 2617 §3.2.1).

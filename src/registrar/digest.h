@@ -36,11 +36,18 @@ struct DigestConfig {
   Duration nonce_ttl{300000};
   // Default: SHA-256 then MD5. The challenges offered, most preferred first (RFC 8760 §2.4).
   std::vector<DigestAlgorithm> algorithms{DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
+  // Default: true. The credentials' `uri` must name the Request-URI (RFC 2617 §3.2.2.5), so
+  // that a signed request cannot be redirected to another target on its way here.
+  bool check_uri = true;
 };
+
+// The reason phrase of the 400 for Outcome::UriMismatch.
+inline constexpr const char* kDigestUriMismatch = "Bad Request (digest uri is not the Request-URI)";
 
 class DigestAuthenticator {
  public:
-  enum class Outcome { Ok, NoCredentials, Stale, Failed };
+  // UriMismatch: a correct response, signed for another `uri` than the Request-URI (400).
+  enum class Outcome { Ok, NoCredentials, Stale, Failed, UriMismatch };
   struct Check {
     Outcome outcome = Outcome::NoCredentials;
     std::string username;  // the authenticated user when Ok

@@ -1,6 +1,6 @@
 // DigestAuthenticator against RFC 2617 / RFC 7616 values and a client computed with OpenSSL
-// directly: challenges, the outcomes of verify() (Ok, NoCredentials, Stale, Failed), nonce
-// expiry and forgery, nonce-count replays.
+// directly: challenges, the outcomes of verify() (Ok, NoCredentials, Stale, Failed,
+// UriMismatch), nonce expiry and forgery, nonce-count replays.
 
 #include "registrar/digest.h"
 
@@ -319,6 +319,46 @@ TEST_F(DigestTest, ResponseMustCoverWhatIsSent) {
   DigestClient c = client();
   c.cnonce = "deadbeef";
   EXPECT_EQ(verify(c).outcome, Outcome::Ok);
+}
+
+TEST_F(DigestTest, CredentialsMustBeSignedForTheRequestUri) {
+  // The request goes to sip:example.com. Each uri is signed correctly, but names another
+  // target: SIPp's default (the server's address), a port that §19.1.4 does not ignore, a
+  // user, another scheme, an HTTP path.
+  for (std::string uri : {"sip:127.0.0.1:5060", "sip:example.com:5060", "sip:bob@example.com",
+                          "sips:example.com", "/dir/index.html"}) {
+    DigestClient c = client();
+    c.uri = uri;
+    EXPECT_EQ(verify(c).outcome, Outcome::UriMismatch) << uri;
+  }
+  // A wrong response is a failure whatever its uri: a guess is challenged again.
+  DigestClient wrong = client();
+  wrong.uri = "sip:bob@example.com";
+  wrong.password = "guess";
+  EXPECT_EQ(verify(wrong).outcome, Outcome::Failed);
+  // Equal as URIs (§19.1.4: scheme and host case-insensitive) is the same target.
+  DigestClient same = client();
+  same.uri = "SIP:Example.COM";
+  EXPECT_EQ(verify(same).outcome, Outcome::Ok);
+  // A mismatch does not use up the nonce count: the same nc, signed for the target, passes.
+  DigestClient first = client();
+  first.uri = "sip:example.org";
+  EXPECT_EQ(verify(first).outcome, Outcome::UriMismatch);
+  first.uri = "sip:example.com";
+  EXPECT_EQ(verify(first).outcome, Outcome::Ok);
+}
+
+TEST_F(DigestTest, TheUriCheckCanBeTurnedOff) {
+  DigestConfig config;
+  config.check_uri = false;
+  DigestAuthenticator lenient(clock_, config);
+  DigestClient c;
+  c.nonce = lenient.newNonce();
+  c.uri = "sip:127.0.0.1:5060";
+  auto msg = registerWith("Authorization: " + c.header() + "\r\n");
+  ASSERT_TRUE(msg);
+  EXPECT_EQ(lenient.verify(*msg, HeaderId::Authorization, "example.com", users_).outcome,
+            Outcome::Ok);
 }
 
 TEST_F(DigestTest, EveryParameterIsNeeded) {

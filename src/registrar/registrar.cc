@@ -82,6 +82,10 @@ void Registrar::handle(sip::Proxy& proxy, sip::RequestContext& ctx,
   }
   if (!trusted) {
     auto check = auth_.verify(req, HeaderId::Authorization, domain, users_);
+    if (check.outcome == DigestAuthenticator::Outcome::UriMismatch) {
+      proxy.reply(ctx, 400, kDigestUriMismatch);
+      return;
+    }
     if (check.outcome != DigestAuthenticator::Outcome::Ok) {
       bool stale = check.outcome == DigestAuthenticator::Outcome::Stale;
       proxy.reply(ctx, 401, "Unauthorized",

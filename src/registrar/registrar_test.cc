@@ -60,6 +60,7 @@ struct Register {
   std::string to = "sip:alice@example.com";
   std::string auth_user = "alice";  // empty: no Authorization
   std::string password = "secret";
+  std::string digest_uri = "sip:example.com";  // what the credentials are signed for
 };
 
 class RegistrarTest : public ::testing::Test {
@@ -95,6 +96,7 @@ class RegistrarTest : public ::testing::Test {
       test::DigestClient c;
       c.username = r.auth_user;
       c.password = r.password;
+      c.uri = r.digest_uri;
       c.nonce = nonce_;
       c.algorithm = "SHA-256";
       char nc[9];
@@ -188,6 +190,20 @@ TEST_F(RegistrarTest, WrongPasswordIsChallengedAgain) {
   ASSERT_TRUE(lastResponse());
   EXPECT_EQ(lastResponse()->statusCode(), 401);
   EXPECT_TRUE(stored_.empty());
+}
+
+TEST_F(RegistrarTest, CredentialsForAnotherUriGet400) {
+  send({.lines = "Contact: <sip:alice@192.0.2.9:5070>\r\n", .digest_uri = "sip:127.0.0.1"});
+  auto r = lastResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->statusCode(), 400);
+  EXPECT_EQ(r->statusLine().reason, kDigestUriMismatch);
+  EXPECT_EQ(r->count(HeaderId::WwwAuthenticate), 0u);
+  EXPECT_TRUE(stored_.empty());
+  // Control: signed for the Request-URI, the same REGISTER binds.
+  r = registerAndStore({.lines = "Contact: <sip:alice@192.0.2.9:5070>\r\n"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->statusCode(), 200);
 }
 
 TEST_F(RegistrarTest, ExpiredNonceGetsAStaleChallenge) {

@@ -287,6 +287,7 @@ Result<void> Node::start() {
 
   registrar::DigestConfig digest;
   digest.nonce_ttl = Duration(config_.registrar.nonce_ttl_s * 1000LL);
+  digest.check_uri = config_.registrar.digest_uri_check;
   digest.algorithms.clear();
   for (const auto& a : config_.registrar.digest_algorithms) {
     digest.algorithms.push_back(a == "MD5" ? registrar::DigestAlgorithm::Md5

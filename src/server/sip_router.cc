@@ -97,6 +97,10 @@ void SipRouter::route(sip::Proxy& proxy, sip::RequestContext& ctx) {
   const bool sender_local = policy.local_domains.count(from_domain) != 0;
   if (sender_local && !is_trusted) {
     auto check = auth_.verify(req, HeaderId::ProxyAuthorization, from_domain, users_);
+    if (check.outcome == registrar::DigestAuthenticator::Outcome::UriMismatch) {
+      proxy.reply(ctx, 400, registrar::kDigestUriMismatch);
+      return;
+    }
     if (check.outcome != registrar::DigestAuthenticator::Outcome::Ok) {
       bool stale = check.outcome == registrar::DigestAuthenticator::Outcome::Stale;
       proxy.reply(ctx, 407, "Proxy Authentication Required",

@@ -93,7 +93,16 @@ class LocalMessagingTest(SharedNodeTest):
         # Without credentials a local sender is challenged (407).
         raw = alice.build("MESSAGE", "sip:bob@example.com", "<sip:bob@example.com>", body="x")
         alice.send_raw(raw)
-        self.assertEqual(alice.wait_response().code, 407)
+        challenge = alice.wait_response()
+        self.assertEqual(challenge.code, 407)
+        # Credentials signed for another target than the Request-URI: 400, not relayed.
+        auth = alice._authorization(challenge.get("proxy-authenticate"), "MESSAGE",
+                                    "sip:carol@example.com", "Proxy-Authorization")
+        alice.send_raw(alice.build("MESSAGE", "sip:bob@example.com", "<sip:bob@example.com>",
+                                   [auth], body="x"))
+        resp = alice.wait_response()
+        self.assertEqual(resp.code, 400)
+        self.assertIn("digest uri", resp.start)
         # From a non-local domain and an untrusted source: refused.
         stranger = UA("eve", "x", "other.test", self.node.addr("udp"))
         self.addCleanup(stranger.close)
