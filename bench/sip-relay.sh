@@ -3,16 +3,19 @@
 # driver ../shared/bench/run-message-load.sh, loopback only):
 #
 #   1. MESSAGE relay, SIPp UAC -> proxy -> SIPp UAS, over UDP and TCP (one socket/connection):
-#      CPU per relayed MESSAGE at a fixed rate after a warm-up, the highest rate with < 0.1 %
-#      failures, p50/p99 at half that rate (restarted server, warmed up; through the driver
-#      and through bench/quiet-latency.sh, with SIPp alone as the floor), peak RSS/PSS.
+#      cpu:   CPU per relayed MESSAGE at a fixed rate after a warm-up, CPU_REPS rounds that
+#             alternate the servers (a fresh server each time); the median is reported.
+#      relay: the highest rate with < 0.1 % failures, p50/p99 at half that rate (restarted
+#             server, warmed up; through the driver and through bench/quiet-latency.sh, with
+#             SIPp alone as the floor), peak RSS/PSS.
 #   2. REGISTER with MD5 digest for 10,000 users (Kamailio: auth_db on SQLite): highest rate.
 #   3. Herald's memory per registered binding with 100,000 bindings.
 #
 # Usage: bench/sip-relay.sh [BUILD_DIR]          (default build; run `make build` first)
 # Env:   REPS=3 (max searches per server and transport; the median is reported)
+#        CPU_REPS=3 (fixed-rate rounds per transport, each server once a round)
 #        FIXED_RATE=5000 FIXED_S=30 WARM_S=35 STEP_S=10 USERS=10000 BINDINGS=100000
-#        PARTS="relay register memory" (a subset to run)
+#        PARTS="cpu relay register memory" (a subset to run)
 #        SERVERS="kamailio herald" TRANSPORTS="udp tcp" (subsets of the relay part)
 # Results: bench/results/<date>/ (raw driver lines and summary.md); the summary is printed.
 set -uo pipefail
@@ -28,7 +31,8 @@ WARM_S=${WARM_S:-35}
 STEP_S=${STEP_S:-10}
 USERS=${USERS:-10000}
 BINDINGS=${BINDINGS:-100000}
-PARTS=${PARTS:-relay register memory}
+CPU_REPS=${CPU_REPS:-3}
+PARTS=${PARTS:-cpu relay register memory}
 SERVERS=${SERVERS:-kamailio herald}
 TRANSPORTS=${TRANSPORTS:-udp tcp}
 
@@ -177,25 +181,56 @@ tree_ticks() { tree_sum "$1" stat '{print $14 + $15}'; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
 declare -A R
+# server_start NAME TRANSPORT -> sets pid (a fresh server; Herald with bob bound over TRANSPORT)
+server_start() {
+  if [[ $1 == herald ]]; then
+    herald_start && herald_bind_bob "$2" 2>>"$RESULTS/run.log" || { log "herald setup failed"; herald_stop; return 1; }
+    pid=$HPID
+  else kam_proxy_start; pid=$(kam_pid); fi
+}
+server_stop() { if [[ $1 == herald ]]; then herald_stop; else kam_proxy_stop; fi; }
+
+# CPU per MESSAGE at FIXED_RATE. This VM's figures drift from one half-minute to the next
+# (either server by a third), so each round measures every server once, back to back, and the
+# median round is reported.
+cpu() {
+  for t in $TRANSPORTS; do
+    for rep in $(seq 1 "$CPU_REPS"); do
+      for server in $SERVERS; do
+        log "cpu $t $server round $rep"
+        server_start "$server" "$t" || continue
+        # Steady state: a warm-up at the same rate first, as long as a UDP transaction lives
+        # (Timer J, 32 s), so that the measured window neither grows the heap nor ages it.
+        run_load "$server-warmup" "$pid" "$t" "$FIXED_RATE" "$WARM_S" >/dev/null
+        # From the server's own ticks over the whole fixed run (the driver's cpu_proxy is a
+        # whole percent of its steady window: +-4 % at 13 %).
+        ticks0=$(tree_ticks "$pid")
+        line=$(run_load "$server" "$pid" "$t" "$FIXED_RATE" "$FIXED_S")
+        ticks1=$(tree_ticks "$pid")
+        server_stop "$server"
+        R[$server,$t,fixed,$rep]=$line
+        R[$server,$t,us,$rep]=$(awk -v d=$(( ticks1 - ticks0 )) -v n="$(field ok "$line")" \
+            'BEGIN{printf "%.1f", (n > 0) ? d * 10000 / n : 0}')
+      done
+    done
+    for server in $SERVERS; do
+      samples=()
+      for rep in $(seq 1 "$CPU_REPS"); do samples+=("${R[$server,$t,us,$rep]:-0}"); done
+      R[$server,$t,us]=$(printf '%s\n' "${samples[@]}" | median)
+      R[$server,$t,us_all]="${samples[*]}"
+      # The fixed line shown (PSS, failures) is the median round's.
+      for rep in $(seq 1 "$CPU_REPS"); do
+        [[ ${R[$server,$t,us,$rep]:-} == "${R[$server,$t,us]}" ]] && { R[$server,$t,fixed]=${R[$server,$t,fixed,$rep]}; break; }
+      done
+    done
+  done
+}
+
 relay() {
   for t in $TRANSPORTS; do
     for server in $SERVERS; do
       log "relay $t $server"
-      if [[ $server == herald ]]; then
-        herald_start && herald_bind_bob "$t" 2>>"$RESULTS/run.log" || { log "herald setup failed"; herald_stop; continue; }
-        pid=$HPID
-      else kam_proxy_start; pid=$(kam_pid); fi
-      # Steady state: a warm-up at the same rate first, as long as a UDP transaction lives
-      # (Timer J, 32 s), so that the measured window neither grows the heap nor ages it.
-      run_load "$server-warmup" "$pid" "$t" "$FIXED_RATE" "$WARM_S" >/dev/null
-      # CPU per MESSAGE from the server's own ticks over the whole fixed run (the driver's
-      # cpu_proxy is a whole percent of its steady window: +-4 % at 13 %).
-      ticks0=$(tree_ticks "$pid")
-      line=$(run_load "$server" "$pid" "$t" "$FIXED_RATE" "$FIXED_S")
-      ticks1=$(tree_ticks "$pid")
-      R[$server,$t,fixed]=$line
-      R[$server,$t,us]=$(awk -v d=$(( ticks1 - ticks0 )) -v n="$(field ok "$line")" \
-          'BEGIN{printf "%.1f", (n > 0) ? d * 10000 / n : 0}')
+      server_start "$server" "$t" || continue
       maxes=()
       for rep in $(seq 1 "$REPS"); do
         m=$(run_load "$server" "$pid" "$t" max "$STEP_S")
@@ -209,17 +244,15 @@ relay() {
       # Latency at half the highest rate, in steady state: a restarted server (the overload
       # steps of the searches leave 32 s of transactions behind), warmed up at that rate.
       half=$(( ${R[$server,$t,max]} / 2 ))
-      if [[ $server == herald ]]; then
-        herald_stop; herald_start && herald_bind_bob "$t" 2>>"$RESULTS/run.log" || { log "herald restart failed"; herald_stop; continue; }
-        pid=$HPID
-      else kam_proxy_stop; kam_proxy_start; pid=$(kam_pid); fi
+      server_stop "$server"
+      server_start "$server" "$t" || continue
       run_load "$server-warmup" "$pid" "$t" "$half" "$WARM_S" >/dev/null
       # Twice: through the driver (without PROXY_PID, whose ps/smaps_rollup sampling stalls
       # the cores even longer), and with quiet-latency.sh, the same SIPp run with no process
       # started while it measures (the driver's mid-run sampling froze this VM for 70-80 ms).
       R[$server,$t,half_driver]=$(run_load "$server" "" "$t" "$half" "$FIXED_S")
       R[$server,$t,half]=$(quiet_latency "$server" "$t" "$(port_of "$t")" "$half")
-      if [[ $server == herald ]]; then herald_stop; else kam_proxy_stop; fi
+      server_stop "$server"
       # The load generator's own floor: the same quiet run, UAC straight to UAS, no proxy.
       R[sipp,$t,$half]=$(quiet_latency sipp-alone "$t" 5090 "$half")
     done
@@ -334,8 +367,8 @@ for part in $PARTS; do "$part"; done
   echo "Machine: $(nproc) cores, $(uname -r); $(kamailio -v 2>/dev/null | head -1); $("$HERALD" --version)."
   echo "Driver: ../shared/bench/run-message-load.sh (SIPp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1))."
   echo
-  if [[ " $PARTS " == *" relay "* ]]; then
-    echo "| transport | server | CPU µs/MESSAGE @${FIXED_RATE}/s | CPU s per 10k | highest rate (median of $REPS) | p50/p99 ms @ half, quiet | p99 ms @ half, driver | PSS MiB @${FIXED_RATE}/s | peak PSS MiB | peak RSS MiB (VmHWM sum) | failures @ fixed |"
+  if [[ " $PARTS " == *" relay "* || " $PARTS " == *" cpu "* ]]; then
+    echo "| transport | server | CPU µs/MESSAGE @${FIXED_RATE}/s (median of $CPU_REPS) | CPU s per 10k | highest rate (median of $REPS) | p50/p99 ms @ half, quiet | p99 ms @ half, driver | PSS MiB @${FIXED_RATE}/s | peak PSS MiB | peak RSS MiB (VmHWM sum) | failures @ fixed |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for t in $TRANSPORTS; do
       for s in $SERVERS; do
@@ -349,7 +382,20 @@ for part in $PARTS; do "$part"; done
     done
     echo
     echo "CPU per MESSAGE: the server's utime + stime (all its processes) over the whole fixed-rate"
-    echo "run after the warm-up, divided by the MESSAGEs relayed."
+    echo "run after the warm-up, divided by the MESSAGEs relayed; a fresh server for each run, the"
+    echo "servers alternating within each round. Every round, in order:"
+    for t in $TRANSPORTS; do
+      line="- $t:"
+      for s in $SERVERS; do line+=" $s ${R[$s,$t,us_all]:-} µs;"; done
+      k=${R[kamailio,$t,us]:-0} h=${R[herald,$t,us]:-0}
+      if [[ " $SERVERS " == *" kamailio "* && " $SERVERS " == *" herald "* ]]; then
+        line+=" Herald/Kamailio: median $(awk -v h="$h" -v k="$k" 'BEGIN{printf "%.2f", k > 0 ? h / k : 0}'), by round"
+        for rep in $(seq 1 "$CPU_REPS"); do
+          line+=" $(awk -v h="${R[herald,$t,us,$rep]:-0}" -v k="${R[kamailio,$t,us,$rep]:-0}" 'BEGIN{printf "%.2f", k > 0 ? h / k : 0}')"
+        done
+      fi
+      echo "$line"
+    done
     echo
     echo "p50/p99 at half the highest rate: a restarted server warmed up $WARM_S s at that rate, then"
     echo "$FIXED_S s through the driver and $FIXED_S s with bench/quiet-latency.sh (the same SIPp run,"
