@@ -211,6 +211,7 @@ cpu() {
         R[$server,$t,fixed,$rep]=$line
         R[$server,$t,us,$rep]=$(awk -v d=$(( ticks1 - ticks0 )) -v n="$(field ok "$line")" \
             'BEGIN{printf "%.1f", (n > 0) ? d * 10000 / n : 0}')
+        log "cpu $t $server round $rep: ${R[$server,$t,us,$rep]} µs per MESSAGE"
       done
     done
     for server in $SERVERS; do
@@ -389,9 +390,9 @@ for part in $PARTS; do "$part"; done
       for s in $SERVERS; do line+=" $s ${R[$s,$t,us_all]:-} µs;"; done
       k=${R[kamailio,$t,us]:-0} h=${R[herald,$t,us]:-0}
       if [[ " $SERVERS " == *" kamailio "* && " $SERVERS " == *" herald "* ]]; then
-        line+=" Herald/Kamailio: median $(awk -v h="$h" -v k="$k" 'BEGIN{printf "%.2f", k > 0 ? h / k : 0}'), by round"
+        line+=" Herald/Kamailio: median $(awk -v h="$h" -v k="$k" 'BEGIN{printf "%.2f", (k > 0 ? h / k : 0)}'), by round"
         for rep in $(seq 1 "$CPU_REPS"); do
-          line+=" $(awk -v h="${R[herald,$t,us,$rep]:-0}" -v k="${R[kamailio,$t,us,$rep]:-0}" 'BEGIN{printf "%.2f", k > 0 ? h / k : 0}')"
+          line+=" $(awk -v h="${R[herald,$t,us,$rep]:-0}" -v k="${R[kamailio,$t,us,$rep]:-0}" 'BEGIN{printf "%.2f", (k > 0 ? h / k : 0)}')"
         done
       fi
       echo "$line"
