@@ -1,6 +1,7 @@
 #include "admin/http_api.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -8,7 +9,13 @@
 #include <openssl/x509.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
 
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +23,7 @@
 #include <sstream>
 
 #include "admin/fake_admin_service.h"
+#include "admin/http_handler.h"
 #include "admin/web_assets.h"
 #include "common/log.h"
 
@@ -69,6 +77,74 @@ std::string rawExchange(uint16_t port, const std::string& bytes) {
   }
   close(fd);
   return out;
+}
+
+// A connected client socket from `source` (a loopback address), or -1.
+int connectFrom(uint16_t port, const char* source = "127.0.0.1") {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void sendAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// What arrives on `fd` until the peer closes (*closed = true) or `within` passes.
+std::string readUntilClosed(int fd, std::chrono::milliseconds within, bool* closed = nullptr) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  std::string out;
+  if (closed != nullptr) *closed = false;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return out;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      if (closed != nullptr) *closed = true;
+      return out;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// An answer that takes longer than this is not "answered at once" (the issue asks for 1 s).
+constexpr auto kPrompt = std::chrono::milliseconds(1000);
+
+template <class F>
+std::chrono::milliseconds timed(F&& f) {
+  auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start);
 }
 
 void expectSecurityHeaders(const httplib::Response& r) {
@@ -439,7 +515,7 @@ TEST_F(HttpApiTest, CreateAnswers201WithLocationAndETag) {
   // httplib's client decodes Location; the wire has it encoded, and it works.
   std::string wire =
       rawExchange(api_.port(),
-                  "POST /api/v1/users HTTP/1.1\r\nAuthorization: Bearer tok-admin\r\n"
+                  "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok-admin\r\n"
                   "Content-Type: application/json\r\nContent-Length: 34\r\n\r\n"
                   R"({"username":"%x","domain":"d.org"})");
   EXPECT_NE(wire.find("\r\nLocation: /api/v1/users/%25x@d.org\r\n"), std::string::npos) << wire;
@@ -742,13 +818,319 @@ TEST_F(HttpApiTest, HostileRequestsGetA4xxAndTheServerKeepsServing) {
 
   std::string no_length = rawExchange(
       api_.port(),
-      "POST /api/v1/logout HTTP/1.1\r\nAuthorization: Bearer tok-admin\r\nConnection: close\r\n"
-      "\r\n");
+      "POST /api/v1/logout HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok-admin\r\n"
+      "Connection: close\r\n\r\n");
   EXPECT_EQ(no_length.substr(0, 12), "HTTP/1.1 204") << no_length;
 
   auto still = client_->Get("/", httplib::Headers{});
   ASSERT_TRUE(still);
   EXPECT_EQ(still->status, 200);
+  EXPECT_FALSE(still->has_header("Strict-Transport-Security")) << "HSTS over plain HTTP";
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Slow and hostile clients hold no worker; each phase has a deadline; connections are capped
+
+// Clients that send a byte every 300 ms: a partial request line, partial headers, a partial
+// body, nothing at all. Four workers, twelve such clients from twelve addresses.
+class Trickler {
+ public:
+  Trickler(uint16_t port, int clients) {
+    // What each kind sends first; the trickled bytes then extend a header value, a JSON body
+    // or the request-target, and the fourth kind sends nothing at all.
+    const char* starts[] = {"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+                            "POST /api/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "Content-Type: application/json\r\nContent-Length: 9000\r\n\r\n\"",
+                            "GET /api/v1/status", ""};
+    for (int i = 0; i < clients; ++i) {
+      std::string source = "127.0.0." + std::to_string(10 + i);
+      int fd = connectFrom(port, source.c_str());
+      EXPECT_GE(fd, 0);
+      sendAll(fd, starts[i % 4]);
+      (i % 4 == 3 ? silent_ : fds_).push_back(fd);
+    }
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        for (int fd : fds_) sendAll(fd, "x");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+    });
+  }
+  ~Trickler() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) close(fd);
+    for (int fd : silent_) close(fd);
+  }
+
+ private:
+  std::vector<int> fds_;
+  std::vector<int> silent_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(HttpApiTest, SlowClientsHoldNoWorker) {
+  Trickler slow(api_.port(), 12);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  for (int i = 0; i < 3; ++i) {
+    httplib::Client c("127.0.0.1", api_.port());
+    std::optional<httplib::Result> r;
+    auto took = timed([&] { r = c.Get("/api/v1/status", kAuth); });
+    ASSERT_TRUE(*r) << httplib::to_string(r->error());
+    EXPECT_EQ((*r)->status, 200);
+    EXPECT_LT(took, kPrompt) << "a real request waited behind the slow clients";
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  EXPECT_EQ(api_.openConnections(), 12u) << "the slow clients are still connected";
+}
+
+HttpApiOptions quick(HttpApiOptions o) {
+  o.header_timeout = std::chrono::milliseconds(600);
+  o.body_timeout = std::chrono::milliseconds(600);
+  o.keep_alive_timeout = std::chrono::milliseconds(400);
+  return o;
+}
+
+TEST(HttpApiLimitsTest, EachPhaseHasADeadline) {
+  FakeAdminService fake;
+  HttpApi api(fake, quick(options("127.0.0.1", 0)));
+  ASSERT_TRUE(api.start());
+  struct Case {
+    const char* sent;
+    const char* answer;  // "" when the connection is closed without one
+  } cases[] = {
+      {"", ""},
+      {"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n", "HTTP/1.1 408 Request Timeout"},
+      {"POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+       "Content-Length: 100\r\n\r\n{\"user",
+       "HTTP/1.1 408 Request Timeout"},
+  };
+  for (const auto& c : cases) {
+    int fd = connectFrom(api.port());
+    ASSERT_GE(fd, 0);
+    sendAll(fd, c.sent);
+    bool closed = false;
+    std::string got;
+    auto took = timed([&] { got = readUntilClosed(fd, std::chrono::seconds(5), &closed); });
+    EXPECT_TRUE(closed) << c.sent;
+    EXPECT_GE(took, std::chrono::milliseconds(500)) << c.sent;
+    EXPECT_LT(took, std::chrono::milliseconds(2500)) << c.sent;
+    EXPECT_EQ(got.substr(0, std::string_view(c.answer).size()), c.answer) << got;
+    if (*c.answer != '\0') {
+      EXPECT_NE(got.find("\"request_timeout\""), std::string::npos) << got;
+    }
+    close(fd);
+  }
+  // Kept alive but idle: closed after keep_alive_timeout.
+  int fd = connectFrom(api.port());
+  sendAll(fd, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  bool closed = false;
+  std::string got = readUntilClosed(fd, std::chrono::seconds(5), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(got.substr(0, 15), "HTTP/1.1 200 OK");
+  close(fd);
+  EXPECT_TRUE(fake.calls().empty());
+}
+
+TEST(HttpApiLimitsTest, ConnectionsArePerSourceAndInAllCapped) {
+  FakeAdminService fake;
+  HttpApiOptions o = options("127.0.0.1", 0);
+  o.max_connections_per_source = 3;
+  o.max_connections = 5;
+  HttpApi api(fake, o);
+  ASSERT_TRUE(api.start());
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) held.push_back(connectFrom(api.port(), "127.0.0.2"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(api.openConnections(), 3u);
+  // A fourth from the same address: closed at once, nothing answered.
+  int fourth = connectFrom(api.port(), "127.0.0.2");
+  bool closed = false;
+  EXPECT_EQ(readUntilClosed(fourth, std::chrono::seconds(2), &closed), "");
+  EXPECT_TRUE(closed);
+  close(fourth);
+  EXPECT_EQ(api.refusedConnections(), 1u);
+  // Another address still gets in, up to max_connections in all.
+  httplib::Client other("127.0.0.1", api.port());
+  auto r = other.Get("/api/v1/status", kAuth);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  held.push_back(connectFrom(api.port(), "127.0.0.3"));
+  held.push_back(connectFrom(api.port(), "127.0.0.3"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(api.openConnections(), 5u);
+  int sixth = connectFrom(api.port(), "127.0.0.4");
+  EXPECT_EQ(readUntilClosed(sixth, std::chrono::seconds(2), &closed), "");
+  EXPECT_TRUE(closed);
+  close(sixth);
+  EXPECT_EQ(api.refusedConnections(), 2u);
+  for (int fd : held) close(fd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Framing: one request in, one answer out
+
+TEST_F(HttpApiTest, ABodyIsNeverTakenForTheNextRequest) {
+  const std::string smuggled = "GET /api/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  // GET, HEAD, OPTIONS and DELETE with a body: the body is read and dropped.
+  for (const char* method : {"GET", "HEAD", "OPTIONS", "DELETE"}) {
+    int fd = connectFrom(api_.port());
+    sendAll(fd, std::string(method) + " /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      "Authorization: Bearer tok-admin\r\nConnection: close\r\n"
+                                      "Content-Length: " +
+                    std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
+    bool closed = false;
+    std::string got = readUntilClosed(fd, std::chrono::seconds(5), &closed);
+    EXPECT_TRUE(closed) << method;
+    EXPECT_EQ(count(got, "HTTP/1.1 "), 1u) << method << ": " << got;
+    close(fd);
+  }
+  fake_.clearCalls();
+  // A body over the limit: 413, Connection: close, and nothing after it is parsed.
+  for (bool chunked : {false, true}) {
+    int fd = connectFrom(api_.port());
+    std::string body(kMaxBodyBytes + 10, ' ');
+    std::string head = "POST /api/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Authorization: Bearer tok-admin\r\nContent-Type: application/json\r\n";
+    if (chunked) {
+      head += "Transfer-Encoding: chunked\r\n\r\n";
+      body = fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", body.size(), body);
+    } else {
+      head += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    }
+    sendAll(fd, head + body + smuggled + smuggled);
+    bool closed = false;
+    std::string got = readUntilClosed(fd, std::chrono::seconds(5), &closed);
+    EXPECT_TRUE(closed);
+    EXPECT_EQ(got.substr(0, 12), "HTTP/1.1 413") << got.substr(0, 200);
+    EXPECT_NE(got.find("\r\nConnection: close\r\n"), std::string::npos);
+    EXPECT_EQ(count(got, "HTTP/1.1 "), 1u) << got;
+    close(fd);
+  }
+  // Content-Length and Transfer-Encoding together, or two lengths: 400 and closed.
+  for (const char* framing : {"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                              "Content-Length: 5\r\nContent-Length: 6\r\n",
+                              "Transfer-Encoding: gzip\r\n"}) {
+    int fd = connectFrom(api_.port());
+    sendAll(fd, std::string("POST /api/v1/logout HTTP/1.1\r\nHost: 127.0.0.1\r\n") + framing +
+                    "\r\n0\r\n\r\n" + smuggled);
+    bool closed = false;
+    std::string got = readUntilClosed(fd, std::chrono::seconds(5), &closed);
+    EXPECT_TRUE(closed) << framing;
+    EXPECT_EQ(got.substr(0, 12), "HTTP/1.1 400") << framing << got;
+    EXPECT_EQ(count(got, "HTTP/1.1 "), 1u) << framing << got;
+    close(fd);
+  }
+  EXPECT_TRUE(fake_.calls().empty()) << "no request reached the service";
+}
+
+TEST_F(HttpApiTest, PipelinedRequestsAreAnsweredInOrderAndExpectContinueWorks) {
+  int fd = connectFrom(api_.port());
+  sendAll(fd,
+          "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok-admin\r\n"
+          "\r\nGET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  std::string got = readUntilClosed(fd, std::chrono::seconds(5));
+  close(fd);
+  size_t first = got.find("HTTP/1.1 200");
+  size_t second = got.find("HTTP/1.1 404");
+  EXPECT_NE(first, std::string::npos) << got;
+  EXPECT_NE(second, std::string::npos) << got;
+  EXPECT_LT(first, second);
+
+  fd = connectFrom(api_.port());
+  const std::string body = R"({"name":"a.example"})";
+  sendAll(fd, "POST /api/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              "Authorization: Bearer tok-admin\r\nContent-Type: application/json\r\n"
+              "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n");
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 2000), 1) << "no 100 Continue";
+  char buf[64];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))),
+            "HTTP/1.1 100 Continue\r\n\r\n");
+  sendAll(fd, body);
+  got = readUntilClosed(fd, std::chrono::seconds(5));
+  EXPECT_EQ(got.substr(0, 12), "HTTP/1.1 201") << got;
+  close(fd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host and Origin (DNS rebinding, cross-site changes)
+
+TEST_F(HttpApiTest, TheHostMustNameThisListener) {
+  const std::string port = std::to_string(api_.port());
+  for (const std::string& host : std::vector<std::string>{"127.0.0.1", "127.0.0.1:" + port, "LOCALHOST:" + port,
+                                 "localhost", "localhost."}) {
+    auto r = client_->Get("/api/v1/status", auth({{"Host", host}}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << host;
+  }
+  fake_.clearCalls();
+  for (const std::string& host :
+       std::vector<std::string>{"attacker.example", "attacker.example:" + port, "127.0.0.2",
+                                 "localhost.attacker.example", "[::1]:" + port}) {
+    auto r = client_->Get("/", httplib::Headers{{"Host", host}});
+    expectError(r, 421, "misdirected_request");
+    EXPECT_NE(bodyOf(r)["error"]["message"].get<std::string>().find("admin.allowed_hosts"),
+              std::string::npos);
+  }
+  for (const std::string host : {"a b", "x/y", "[::1", "h:port", "@evil"}) {
+    expectError(client_->Get("/", httplib::Headers{{"Host", host}}), 400, "bad_request");
+  }
+  std::string two =
+      rawExchange(api_.port(), "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil\r\n\r\n");
+  EXPECT_EQ(two.substr(0, 12), "HTTP/1.1 400") << two;
+  std::string none = rawExchange(api_.port(), "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(none.substr(0, 12), "HTTP/1.1 400") << none;
+  EXPECT_TRUE(fake_.calls().empty());
+}
+
+TEST(HttpApiHostTest, ConfiguredNamesAreAllowed) {
+  FakeAdminService fake;
+  HttpApiOptions o = options("127.0.0.1", 0);
+  o.allowed_hosts = {"Console.Example.ORG"};
+  HttpApi api(fake, o);
+  ASSERT_TRUE(api.start());
+  httplib::Client c("127.0.0.1", api.port());
+  auto r = c.Get("/api/v1/status", {{"Authorization", "Bearer tok-admin"},
+                                    {"Host", "console.example.org:8443"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = c.Get("/api/v1/status",
+            {{"Authorization", "Bearer tok-admin"}, {"Host", "other.example.org"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 421);
+}
+
+TEST_F(HttpApiTest, ChangesFromAnotherOriginAre403) {
+  const std::string own = "http://127.0.0.1:" + std::to_string(api_.port());
+  const std::string body = R"({"name":"a.example"})";
+  for (const httplib::Headers& h :
+       {auth({{"Origin", "http://attacker.example"}}), auth({{"Origin", "null"}}),
+        auth({{"Origin", "https://127.0.0.1:" + std::to_string(api_.port())}}),
+        auth({{"Origin", own}, {"Sec-Fetch-Site", "cross-site"}}),
+        auth({{"Sec-Fetch-Site", "same-site"}})}) {
+    auto r = post("/api/v1/domains", body, h);
+    expectError(r, 403, "forbidden");
+    EXPECT_NE(bodyOf(r)["error"]["message"].get<std::string>().find("cross-"), std::string::npos);
+    expectError(client_->Delete("/api/v1/domains/x", h), 403, "forbidden");
+  }
+  // The login form is a change too: no password guessing from a rebound page.
+  expectError(post("/api/v1/login", R"({"username":"admin","password":"x"})",
+                   {{"Origin", "http://attacker.example"}}),
+              403, "forbidden");
+  EXPECT_TRUE(fake_.calls().empty());
+  // Reads pass (the browser keeps a cross-origin answer from the page); so does the console's
+  // own origin, and a client that sends no Origin at all.
+  auto get = client_->Get("/api/v1/status", auth({{"Origin", "http://attacker.example"}}));
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(post("/api/v1/domains", body, auth({{"Origin", own}, {"Sec-Fetch-Site", "same-origin"}}))
+                ->status,
+            201);
+  EXPECT_EQ(post("/api/v1/domains", R"({"name":"b.example"})")->status, 201);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -822,6 +1204,33 @@ TEST(HttpApiStartTest, ServesHttpsWithACertificate) {
   auto r = tls.Get("/api/v1/status", kAuth);
   ASSERT_TRUE(r) << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Strict-Transport-Security"), "max-age=31536000");
+  {
+    // ClientHellos trickled a byte every 300 ms from eight addresses hold no worker.
+    std::vector<int> slow;
+    for (int i = 0; i < 8; ++i) {
+      slow.push_back(connectFrom(api.port(), ("127.0.1." + std::to_string(i + 1)).c_str()));
+    }
+    std::atomic<bool> stop{false};
+    std::thread trickle([&] {
+      const char hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+      for (size_t b = 0; !stop && b + 1 < sizeof hello; ++b) {
+        for (int fd : slow) sendAll(fd, std::string_view(hello + b, 1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    httplib::SSLClient other("127.0.0.1", api.port());
+    other.enable_server_certificate_verification(false);
+    std::optional<httplib::Result> during;
+    auto took = timed([&] { during = other.Get("/api/v1/status", kAuth); });
+    stop = true;
+    trickle.join();
+    for (int fd : slow) close(fd);
+    ASSERT_TRUE(*during) << httplib::to_string(during->error());
+    EXPECT_EQ((*during)->status, 200);
+    EXPECT_LT(took, kPrompt);
+  }
   httplib::Client plain("127.0.0.1", api.port());
   plain.set_read_timeout(2, 0);
   auto p = plain.Get("/api/v1/status", kAuth);

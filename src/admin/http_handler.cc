@@ -12,6 +12,7 @@
 
 #include "admin/internal/percent.h"
 #include "admin/web_assets.h"
+#include "common/inet.h"
 #include "common/log.h"
 
 namespace herald::admin {
@@ -95,6 +96,8 @@ const char* defaultCode(int status) {
       return "not_found";
     case 405:
       return "method_not_allowed";
+    case 408:
+      return "request_timeout";
     case 409:
       return "conflict";
     case 412:
@@ -105,6 +108,8 @@ const char* defaultCode(int status) {
       return "uri_too_long";
     case 415:
       return "unsupported_media_type";
+    case 421:
+      return "misdirected_request";
     case 429:
       return "rate_limited";
     case 503:
@@ -514,6 +519,89 @@ ApiResult<std::pair<std::string, std::string>> loginFields(const json& body) {
   return std::pair{values[0], values[1]};
 }
 
+// ---------------------------------------------------------------------------------------------
+// Where the request was meant to go (DNS rebinding, cross-site requests)
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The host of a Host header value ("127.0.0.1:8080", "[::1]:8080", "Admin.Example."), lower
+// case, without port, brackets or a final dot; nullopt when it is not a host[:port].
+std::optional<std::string> hostOf(std::string_view v) {
+  std::string_view host;
+  std::string_view port;
+  if (!splitHostPort(trim(v), &host, &port)) return std::nullopt;
+  if (!port.empty() && !parseDecimal(port)) return std::nullopt;
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty() || hasControl(host) ||
+      host.find_first_of(" \t/\\@?#") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return lower(host);
+}
+
+// Same address: both literals, compared as addresses ("::1" and "0:0::1" are one).
+bool sameAddress(const std::string& a, const std::string& b) {
+  auto x = herald::Endpoint::fromAddress(a, 0);
+  auto y = herald::Endpoint::fromAddress(b, 0);
+  return x && y && *x == *y;
+}
+
+// nullopt when the Host header names this listener: its address, "localhost" on a loopback
+// listener, or a name of admin.allowed_hosts. A page served from a name that the attacker
+// rebinds to this address carries that name as its Host.
+std::optional<ApiError> misdirected(const HttpRequest& req,
+                                    const std::vector<std::string>& allowed_hosts) {
+  if (req.headers.count("Host") != 1) {
+    return apiError(400, "bad_request", "the request needs exactly one Host header");
+  }
+  const std::string& value = req.headers.find("Host")->second;
+  auto host = hostOf(value);
+  if (!host) return apiError(400, "bad_request", "the Host header " + quote(value) + " is malformed");
+  if (!req.local_address.empty()) {
+    if (sameAddress(*host, req.local_address)) return std::nullopt;
+    auto local = herald::Endpoint::fromAddress(req.local_address, 0);
+    if (*host == "localhost" && local && local->isLoopback()) return std::nullopt;
+  }
+  for (const auto& name : allowed_hosts) {
+    auto allowed = hostOf(name);
+    if (allowed && *allowed == *host) return std::nullopt;
+  }
+  return apiError(421, "misdirected_request",
+                  "the Host " + quote(value) +
+                      " is not this console's address; to reach it by that name, add the name "
+                      "to admin.allowed_hosts");
+}
+
+// A change (POST, PUT, PATCH, DELETE) that a browser sent from another site: its Origin is not
+// this console's, or Sec-Fetch-Site says so. Requests without either (the CLI, curl) pass.
+std::optional<ApiError> crossSite(const HttpRequest& req) {
+  if (req.method != "POST" && req.method != "PUT" && req.method != "PATCH" &&
+      req.method != "DELETE") {
+    return std::nullopt;
+  }
+  if (auto site = req.headers.find("Sec-Fetch-Site"); site != req.headers.end()) {
+    std::string v = lower(trim(site->second));
+    if (v != "same-origin" && v != "none") {
+      return apiError(403, "forbidden",
+                      "cross-site request refused (Sec-Fetch-Site: " + quote(v) +
+                          "): changes come from this console's own pages only");
+    }
+  }
+  auto origin = req.headers.find("Origin");
+  if (origin == req.headers.end()) return std::nullopt;
+  auto host = req.headers.find("Host");
+  std::string own = std::string(req.tls ? "https://" : "http://") +
+                    (host == req.headers.end() ? "" : lower(trim(host->second)));
+  if (req.headers.count("Origin") == 1 && lower(trim(origin->second)) == own) return std::nullopt;
+  return apiError(403, "forbidden",
+                  "cross-origin request refused: Origin " + quote(origin->second) +
+                      " is not this console (" + quote(own) + ")");
+}
+
 class Call {
  public:
   Call(AdminService& service, const HttpRequest& req) : service_(service), req_(req) {}
@@ -775,6 +863,9 @@ HttpResponse transportErrorResponse(int status) {
     case 400:
       message = "the HTTP request is malformed";
       break;
+    case 408:
+      message = "the request did not arrive in time";
+      break;
     default:
       message = "the request cannot be served";
       break;
@@ -784,6 +875,8 @@ HttpResponse transportErrorResponse(int status) {
 
 HttpResponse HttpHandler::handle(const HttpRequest& request) const {
   try {
+    if (auto e = misdirected(request, allowed_hosts_)) return errorResponse(*e);
+    if (auto e = crossSite(request)) return errorResponse(*e);
     return Call(service_, request).run();
   } catch (const std::exception& e) {
     // A bug or a broken store below AdminService; the client learns nothing of it.

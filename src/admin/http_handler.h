@@ -3,7 +3,9 @@
 // HttpHandler: the admin REST API of docs/admin-api.md and the console's files, as a function
 // from one HTTP request to its answer. It knows no sockets (HttpApi feeds it from
 // cpp-httplib), so that every rule of the contract is testable and fuzzable without a listener:
-// routing (the path split on '/' before percent-decoding), methods (405 + Allow), bearer
+// the Host header (421 unless it names this listener: DNS rebinding) and Origin (403 on a
+// change from another site), routing (the path split on '/' before percent-decoding), methods
+// (405 + Allow), bearer
 // tokens (401 + WWW-Authenticate), Content-Type (415), body size (413), JSON objects without
 // duplicate keys (400 bad_json), If-Match (412), query checks, envelopes, ETag and Location,
 // security headers. Thread-safe: it keeps no state of its own; AdminService is thread-safe.
@@ -39,6 +41,8 @@ struct HttpRequest {
   std::string body;             // at most kMaxBodyBytes
   bool body_too_large = false;  // the body was longer than kMaxBodyBytes and was not kept
   std::string remote_address;   // the client's IP address
+  std::string local_address;    // the listener's IP address the client reached ("" in tests)
+  bool tls = false;             // the request came over HTTPS
 };
 
 struct HttpResponse {
@@ -53,12 +57,16 @@ struct HttpResponse {
 
 class HttpHandler {
  public:
-  explicit HttpHandler(AdminService& service) : service_(service) {}
+  // allowed_hosts: names the Host header may carry besides the listener's address (and
+  // "localhost" when that is loopback); compared without case.
+  explicit HttpHandler(AdminService& service, std::vector<std::string> allowed_hosts = {})
+      : service_(service), allowed_hosts_(std::move(allowed_hosts)) {}
 
   HttpResponse handle(const HttpRequest& request) const;
 
  private:
   AdminService& service_;
+  const std::vector<std::string> allowed_hosts_;
 };
 
 // The JSON error answer {"error": {...}} of `error`, with the headers every answer carries.

@@ -25,25 +25,31 @@ std::optional<Endpoint> Endpoint::fromAddress(std::string_view address, uint16_t
   return std::nullopt;
 }
 
-std::optional<Endpoint> Endpoint::parse(std::string_view text, uint16_t default_port) {
-  std::string_view address = text;
-  std::string_view port_text;
+bool splitHostPort(std::string_view text, std::string_view* host, std::string_view* port) {
+  *host = text;
+  *port = {};
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    address = text.substr(1, close - 1);
+    if (close == std::string_view::npos) return false;
+    *host = text.substr(1, close - 1);
     std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return std::nullopt;
-      port_text = rest.substr(1);
-      if (port_text.empty()) return std::nullopt;
+      if (rest.front() != ':' || rest.size() == 1) return false;
+      *port = rest.substr(1);
     }
   } else if (std::count(text.begin(), text.end(), ':') == 1) {
     size_t colon = text.find(':');
-    address = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-    if (port_text.empty()) return std::nullopt;
+    *host = text.substr(0, colon);
+    *port = text.substr(colon + 1);
+    if (port->empty()) return false;
   }
+  return true;
+}
+
+std::optional<Endpoint> Endpoint::parse(std::string_view text, uint16_t default_port) {
+  std::string_view address;
+  std::string_view port_text;
+  if (!splitHostPort(text, &address, &port_text)) return std::nullopt;
   uint32_t port = default_port;
   if (!port_text.empty()) {
     if (port_text.size() > 5) return std::nullopt;

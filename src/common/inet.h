@@ -52,6 +52,11 @@ class Endpoint {
   std::array<uint8_t, 16> bytes_{};
 };
 
+// Splits "host:port", "[v6]:port", "host" or a bare IPv6 address into its host (brackets
+// removed) and port text ("" when none). False for an unclosed '[', or a ':' with no port.
+// The parts are not checked further.
+bool splitHostPort(std::string_view text, std::string_view* host, std::string_view* port);
+
 // An address block: "10.0.0.0/8", "2001:db8::/32", or one address.
 class Cidr {
  public:

@@ -5,6 +5,31 @@
 namespace herald {
 namespace {
 
+TEST(SplitHostPortTest, SplitsNamesAddressesAndBrackets) {
+  struct Case {
+    const char* text;
+    bool ok;
+    const char* host;
+    const char* port;
+  } cases[] = {{"example.org:8080", true, "example.org", "8080"},
+               {"example.org", true, "example.org", ""},
+               {"[2001:db8::1]:5061", true, "2001:db8::1", "5061"},
+               {"[::1]", true, "::1", ""},
+               {"::1", true, "::1", ""},
+               {"[::1", false, "", ""},
+               {"[::1]x", false, "", ""},
+               {"[::1]:", false, "", ""},
+               {"host:", false, "", ""}};
+  for (const auto& c : cases) {
+    std::string_view host, port;
+    EXPECT_EQ(splitHostPort(c.text, &host, &port), c.ok) << c.text;
+    if (c.ok) {
+      EXPECT_EQ(host, c.host) << c.text;
+      EXPECT_EQ(port, c.port) << c.text;
+    }
+  }
+}
+
 TEST(EndpointTest, ParsesAndFormats) {
   auto v4 = Endpoint::parse("192.0.2.1:5060");
   ASSERT_TRUE(v4);

@@ -368,7 +368,9 @@ void readAdmin(Reader& r, const toml::table& root, const std::filesystem::path& 
   if (t != nullptr) {
     r.checkKeys(
         *t, "admin",
-        {"enabled", "address", "port", "tls_certificate", "tls_private_key", "initial_password"});
+        {"enabled", "address", "port", "tls_certificate", "tls_private_key", "initial_password",
+         "allowed_hosts", "max_connections", "max_connections_per_source", "header_timeout_s",
+         "body_timeout_s"});
     r.boolean(*t, "admin", "enabled", &a.enabled);
     r.string(*t, "admin", "address", &a.address);
     if (!validAddress(a.address)) {
@@ -378,6 +380,28 @@ void readAdmin(Reader& r, const toml::table& root, const std::filesystem::path& 
     r.path(*t, "admin", "tls_certificate", base, &a.tls_certificate);
     r.path(*t, "admin", "tls_private_key", base, &a.tls_private_key);
     r.string(*t, "admin", "initial_password", &a.initial_password);
+    r.integer(*t, "admin", "max_connections", 1, 100000, &a.max_connections);
+    r.integer(*t, "admin", "max_connections_per_source", 1, 100000,
+              &a.max_connections_per_source);
+    r.integer(*t, "admin", "header_timeout_s", 1, 300, &a.header_timeout_s);
+    r.integer(*t, "admin", "body_timeout_s", 1, 300, &a.body_timeout_s);
+    if (const toml::node* h = t->get("allowed_hosts")) {
+      if (!h->is_array()) {
+        r.error("admin.allowed_hosts", h, "must be an array of host names or addresses");
+      } else {
+        size_t i = 0;
+        for (const toml::node& e : *h->as_array()) {
+          std::string key = "admin.allowed_hosts[" + std::to_string(i++) + "]";
+          auto name = e.value<std::string>();
+          sip::HostKind kind;
+          if (!e.is_string() || !sip::parseHost(*name, &kind)) {
+            r.error(key, &e, "must be a host name or an IP address (no port, no scheme)");
+            continue;
+          }
+          a.allowed_hosts.push_back(*name);
+        }
+      }
+    }
     if (t->get("initial_password") != nullptr) {
       if (auto why = adminPasswordProblem(a.initial_password); !why.empty()) {
         r.error("admin.initial_password", t->get("initial_password"), why);

@@ -115,6 +115,17 @@ struct AdminConfig {
   // The password of the first administrator, used only while the store has none; the
   // environment variable HERALD_ADMIN_PASSWORD, when set, takes its place. 12-128 characters.
   std::string initial_password;
+  // Default: empty. Host names (or addresses) the console is reached by besides admin.address
+  // and, on loopback, "localhost"; a request whose Host is anything else gets 421.
+  std::vector<std::string> allowed_hosts;
+  // Default: 128 (1-100000). Open admin connections in all.
+  uint32_t max_connections = 128;
+  // Default: 16 (1-100000). Open admin connections from one IPv4 address or IPv6 /64.
+  uint32_t max_connections_per_source = 16;
+  // Default: 10 (1-300). Seconds for the TLS handshake plus the request line and headers.
+  uint32_t header_timeout_s = 10;
+  // Default: 10 (1-300). Seconds for the request body once the headers are in.
+  uint32_t body_timeout_s = 10;
 };
 
 struct Config {

@@ -227,6 +227,41 @@ colour = "blue"
   EXPECT_EQ(l.errors[6].message, "no such file: /nonexistent/admin.pem");
 }
 
+TEST(ConfigTest, AdminListenerLimits) {
+  const AdminConfig defaults = load("").config->admin;
+  EXPECT_TRUE(defaults.allowed_hosts.empty());
+  EXPECT_EQ(defaults.max_connections, 128u);
+  EXPECT_EQ(defaults.max_connections_per_source, 16u);
+  EXPECT_EQ(defaults.header_timeout_s, 10u);
+  EXPECT_EQ(defaults.body_timeout_s, 10u);
+  ConfigLoad l = load(R"(
+[admin]
+allowed_hosts = ["console.example.org", "192.0.2.7"]
+max_connections = 500
+max_connections_per_source = 4
+header_timeout_s = 5
+body_timeout_s = 30
+)");
+  ASSERT_TRUE(l.ok()) << l.errors[0].toString("x");
+  const AdminConfig& a = l.config->admin;
+  EXPECT_EQ(a.allowed_hosts, (std::vector<std::string>{"console.example.org", "192.0.2.7"}));
+  EXPECT_EQ(a.max_connections, 500u);
+  EXPECT_EQ(a.max_connections_per_source, 4u);
+  EXPECT_EQ(a.header_timeout_s, 5u);
+  EXPECT_EQ(a.body_timeout_s, 30u);
+  ConfigLoad bad = load(R"(
+[admin]
+allowed_hosts = ["https://console.example.org", 7]
+max_connections = 0
+header_timeout_s = 301
+)");
+  EXPECT_EQ(errorKeys(bad),
+            (std::vector<std::string>{"admin.max_connections", "admin.header_timeout_s",
+                                      "admin.allowed_hosts[0]", "admin.allowed_hosts[1]"}));
+  EXPECT_EQ(errorKeys(load("[admin]\nallowed_hosts = \"x\"\n")),
+            (std::vector<std::string>{"admin.allowed_hosts"}));
+}
+
 TEST(ConfigTest, AdminOnANonLoopbackAddressNeedsTls) {
   ConfigLoad l = load("[admin]\naddress = \"192.0.2.10\"\n");
   ASSERT_FALSE(l.ok());

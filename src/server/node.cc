@@ -353,6 +353,11 @@ Result<void> Node::start() {
     o.port = config_.admin.port;
     o.tls_certificate = config_.admin.tls_certificate;
     o.tls_private_key = config_.admin.tls_private_key;
+    o.allowed_hosts = config_.admin.allowed_hosts;
+    o.max_connections = config_.admin.max_connections;
+    o.max_connections_per_source = config_.admin.max_connections_per_source;
+    o.header_timeout = std::chrono::seconds(config_.admin.header_timeout_s);
+    o.body_timeout = std::chrono::seconds(config_.admin.body_timeout_s);
     n.http = std::make_unique<admin::HttpApi>(*n.admin, o);
     if (auto started = n.http->start(); !started) return started;
     const bool v6 = config_.admin.address.find(':') != std::string::npos;
