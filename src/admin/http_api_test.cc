@@ -839,10 +839,11 @@ class Trickler {
   Trickler(uint16_t port, int clients) {
     // What each kind sends first; the trickled bytes then extend a header value, a JSON body
     // or the request-target, and the fourth kind sends nothing at all.
-    const char* starts[] = {"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
-                            "POST /api/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                            "Content-Type: application/json\r\nContent-Length: 9000\r\n\r\n\"",
-                            "GET /api/v1/status", ""};
+    const std::string starts[] = {
+        "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+        std::string("POST /api/v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
+            "Content-Type: application/json\r\nContent-Length: 9000\r\n\r\n\"",
+        "GET /api/v1/status", ""};
     for (int i = 0; i < clients; ++i) {
       std::string source = "127.0.0." + std::to_string(10 + i);
       int fd = connectFrom(port, source.c_str());
