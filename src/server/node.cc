@@ -20,6 +20,7 @@
 #include "sip/proxy/proxy.h"
 #include "sip/transaction/transaction_manager.h"
 #include "sip/transport/transport_layer.h"
+#include "store/file_modes.h"
 #include "store/store_worker.h"
 
 namespace herald::server {
@@ -185,11 +186,8 @@ std::vector<std::string> Node::listenerDescriptions() const {
 Result<void> Node::start() {
   impl_ = std::make_unique<Impl>(config_);
   Impl& n = *impl_;
-  std::error_code ec;
-  std::filesystem::create_directories(config_.node.data_dir, ec);
-  if (ec) {
-    return unexpected(unavailable("cannot create data directory " + config_.node.data_dir.string() +
-                                  ": " + ec.message()));
+  if (auto dir = store::ensurePrivateDirectory(config_.node.data_dir); !dir) {
+    return unexpected(dir.error());
   }
   HLOG_INFO(Server, "node {} starting, data in {}", config_.node.name,
             config_.node.data_dir.string());
