@@ -171,7 +171,8 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
   if (t == nullptr) return;
   r.checkKeys(*t, "sip",
               {"domains", "listen", "limits", "hostname", "trusted_sources", "workers",
-               "worker_scheduling", "timers", "tcp_idle_timeout", "max_connections"});
+               "worker_scheduling", "timers", "tcp_idle_timeout", "tcp_message_timeout",
+               "max_connections"});
   r.string(*t, "sip", "hostname", &c->sip.hostname);
   if (!c->sip.hostname.empty()) {
     sip::HostKind kind;
@@ -185,6 +186,7 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
     r.error("sip.worker_scheduling", t->get("worker_scheduling"), "must be \"batch\" or \"normal\"");
   }
   r.integer(*t, "sip", "tcp_idle_timeout", 10, 86400, &c->sip.tcp_idle_timeout_s);
+  r.integer(*t, "sip", "tcp_message_timeout", 1, 3600, &c->sip.tcp_message_timeout_s);
   r.integer(*t, "sip", "max_connections", 1, 1000000, &c->sip.max_connections);
   if (const toml::node* ts = t->get("trusted_sources")) {
     if (!ts->is_array()) {

@@ -68,6 +68,9 @@ struct SipConfig {
   uint32_t t4_ms = 5000;
   // Default: 3605 s. Stream connections idle this long are closed.
   uint32_t tcp_idle_timeout_s = 3605;
+  // Default: 10 s. An accepted stream connection must finish its TLS handshake and send a first
+  // complete message within this, and any message must be complete this long after it began.
+  uint32_t tcp_message_timeout_s = 10;
   // Default: 10000. Open stream connections at most.
   uint32_t max_connections = 10000;
 };

@@ -83,6 +83,16 @@ TEST(ConfigTest, WorkerSchedulingIsBatchOrNormal) {
   EXPECT_EQ(l.errors[0].line, 2);
 }
 
+TEST(ConfigTest, TcpMessageTimeoutDefaultsTo10sAndNamesItsKey) {
+  EXPECT_EQ(load("").config->sip.tcp_message_timeout_s, 10u);
+  EXPECT_EQ(load("[sip]\ntcp_message_timeout = 3\n").config->sip.tcp_message_timeout_s, 3u);
+  for (const char* bad : {"0", "3601", "\"10s\""}) {
+    ConfigLoad l = load(std::string("[sip]\ntcp_message_timeout = ") + bad + "\n");
+    ASSERT_FALSE(l.ok()) << bad;
+    EXPECT_EQ(errorKeys(l), (std::vector<std::string>{"sip.tcp_message_timeout"})) << bad;
+  }
+}
+
 TEST(ConfigTest, DigestUriCheckIsABoolean) {
   EXPECT_TRUE(load("").config->registrar.digest_uri_check);
   ConfigLoad off = load("[registrar]\ndigest_uri_check = false\n");

@@ -18,6 +18,7 @@
 #include "sip/message/chars.h"
 #include "sip/message/uri.h"
 #include "sip/parser/message_parser.h"
+#include "store/file_modes.h"
 #include "store/store.h"
 
 namespace herald::server {
@@ -169,8 +170,7 @@ Result<std::unique_ptr<store::Store>> openNodeStore(const std::filesystem::path&
     return unexpected(invalidArgument("configuration errors"));
   }
   *config = *load.config;
-  std::error_code ec;
-  std::filesystem::create_directories(config->node.data_dir, ec);
+  HERALD_TRY(store::ensurePrivateDirectory(config->node.data_dir));
   return store::openSqliteStore(config->node.data_dir / "herald.db");
 }
 

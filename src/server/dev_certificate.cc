@@ -6,11 +6,15 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <functional>
 #include <memory>
+
+#include "store/file_modes.h"
 
 namespace herald::server {
 namespace {
@@ -58,9 +62,19 @@ Result<void> writeFile(const std::filesystem::path& path, mode_t mode,
                        const std::function<bool(FILE*)>& write) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(tmp.c_str(), "w"), &std::fclose);
-  if (!f) return unexpected(unavailable("cannot write " + tmp.string()));
-  ::chmod(tmp.c_str(), mode);
+  // Created with its final mode (fchmod for a leftover .tmp), so that the key is never readable
+  // by others, not even empty between fopen() and chmod().
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0 || ::fchmod(fd, mode) != 0) {
+    if (fd >= 0) ::close(fd);
+    return unexpected(unavailable("cannot write " + tmp.string()));
+  }
+  std::unique_ptr<FILE, int (*)(FILE*)> f(::fdopen(fd, "w"), &std::fclose);
+  if (!f) {
+    ::close(fd);
+    return unexpected(unavailable("cannot write " + tmp.string()));
+  }
   if (!write(f.get()) || std::fflush(f.get()) != 0) {
     return unexpected(internalError("cannot write " + tmp.string()));
   }
@@ -90,8 +104,7 @@ Result<CertificatePaths> ensureDevCertificate(const std::filesystem::path& dir,
     paths.not_after = asn1Time(X509_get0_notAfter(cert.get()));
     return paths;
   }
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return unexpected(unavailable("cannot create " + dir.string() + ": " + ec.message()));
+  HERALD_TRY(store::ensurePrivateDirectory(dir));
 
   PkeyPtr key(EVP_RSA_gen(2048));
   if (!key) return unexpected(internalError("RSA key generation failed"));

@@ -20,6 +20,7 @@
 #include "sip/proxy/proxy.h"
 #include "sip/transaction/transaction_manager.h"
 #include "sip/transport/transport_layer.h"
+#include "store/file_modes.h"
 #include "store/store_worker.h"
 
 namespace herald::server {
@@ -185,11 +186,8 @@ std::vector<std::string> Node::listenerDescriptions() const {
 Result<void> Node::start() {
   impl_ = std::make_unique<Impl>(config_);
   Impl& n = *impl_;
-  std::error_code ec;
-  std::filesystem::create_directories(config_.node.data_dir, ec);
-  if (ec) {
-    return unexpected(unavailable("cannot create data directory " + config_.node.data_dir.string() +
-                                  ": " + ec.message()));
+  if (auto dir = store::ensurePrivateDirectory(config_.node.data_dir); !dir) {
+    return unexpected(dir.error());
   }
   HLOG_INFO(Server, "node {} starting, data in {}", config_.node.name,
             config_.node.data_dir.string());
@@ -309,6 +307,7 @@ Result<void> Node::start() {
   tc.limits = config_.sip.limits;
   tc.idle_timeout = Duration(int64_t{policy.node.tcp_idle_timeout_s} * 1000);
   tc.max_connections = static_cast<uint32_t>(policy.node.max_connections);
+  tc.message_timeout = Duration(int64_t{config_.sip.tcp_message_timeout_s} * 1000);
   tc.tls.certificate = config_.tls.certificate;
   tc.tls.private_key = config_.tls.private_key;
   tc.tls.ca_file = config_.tls.ca_file;
@@ -489,6 +488,7 @@ admin::NodeStatus Node::Impl::status() {
   st.counters["sip.parse_errors"] = t.parse_errors;
   st.counters["sip.connections_open"] = t.connections_open;
   st.counters["sip.connections_rejected"] = t.connections_rejected;
+  st.counters["sip.message_timeouts"] = t.message_timeouts;
   st.counters["sip.send_failures"] = t.send_failures;
   st.counters["sip.handoffs"] = t.handoffs;
   uint64_t server = 0, client = 0, timeouts = 0;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "store/file_modes.h"
+
 namespace herald::store {
 
 Statement& Statement::operator=(Statement&& o) noexcept {
@@ -101,6 +103,10 @@ Database::~Database() { sqlite3_close_v2(db_); }
 
 Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path,
                                                  std::span<const Migration> migrations) {
+  // Names SQLite gives a meaning (":memory:", "" for a temporary file) have no file to guard.
+  if (!path.empty() && path != ":memory:") {
+    HERALD_TRY(ensurePrivateDatabaseFiles(path));
+  }
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,

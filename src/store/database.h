@@ -74,7 +74,8 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  // Opens (creating if needed) and migrates to the latest version.
+  // Opens (creating if needed) and migrates to the latest version. The file and its -wal, -shm
+  // and -journal companions are made owner-only first (ensurePrivateDatabaseFiles).
   [[nodiscard]] static Result<std::unique_ptr<Database>> open(
       const std::filesystem::path& path, std::span<const Migration> migrations);
 

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -8,6 +9,7 @@
 #include <future>
 
 #include "store/database.h"
+#include "store/file_modes.h"
 #include "store/sqlite_schema.h"
 #include "store/store_worker.h"
 
@@ -52,6 +54,71 @@ class StoreTest : public ::testing::Test {
   }
   std::filesystem::path dir_;
 };
+
+// Sets the umask for the life of the test, as a shell with the usual 022 would.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : saved_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(saved_); }
+
+ private:
+  mode_t saved_;
+};
+
+mode_t modeOf(const std::filesystem::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_mode & 07777;
+}
+
+std::filesystem::path withSuffix(std::filesystem::path p, const char* suffix) {
+  p += suffix;
+  return p;
+}
+
+TEST_F(StoreTest, DatabaseFilesAreOwnerOnlyUnderUmask022) {
+  ScopedUmask mask(022);
+  auto db = dir_ / "fresh" / "herald.db";
+  ASSERT_TRUE(ensurePrivateDirectory(db.parent_path()));
+  EXPECT_EQ(modeOf(db.parent_path()), 0700u);
+  auto s = openSqliteStore(db);
+  ASSERT_TRUE(s) << s.error().toString();
+  ASSERT_TRUE((*s)->addUser(user("alice")));  // the -wal and -shm exist while it is open
+  EXPECT_EQ(modeOf(db), 0600u);
+  EXPECT_EQ(modeOf(withSuffix(db, "-wal")), 0600u);
+  EXPECT_EQ(modeOf(withSuffix(db, "-shm")), 0600u);
+}
+
+TEST_F(StoreTest, ExistingWorldReadableFilesAndDirectoryAreTightened) {
+  ScopedUmask mask(022);
+  auto db = dir_ / "herald.db";
+  { auto s = open(); }
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    auto p = withSuffix(db, suffix);
+    if (!std::filesystem::exists(p)) {
+      FILE* f = std::fopen(p.c_str(), "w");  // a leftover of an older Herald
+      ASSERT_NE(f, nullptr);
+      std::fclose(f);
+    }
+    ASSERT_EQ(::chmod(p.c_str(), 0644), 0);
+  }
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  ASSERT_TRUE(ensurePrivateDirectory(dir_));
+  EXPECT_EQ(modeOf(dir_), 0700u);
+  // Checked before SQLite opens them (it would delete an empty -journal).
+  ASSERT_TRUE(ensurePrivateDatabaseFiles(db));
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    EXPECT_EQ(modeOf(withSuffix(db, suffix)), 0600u) << suffix;
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    ASSERT_EQ(::chmod(withSuffix(db, suffix).c_str(), 0644), 0);
+  }
+  std::filesystem::remove(withSuffix(db, "-journal"));
+  auto s = open();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    EXPECT_EQ(modeOf(withSuffix(db, suffix)), 0600u) << "after open: " << suffix;
+  }
+}
 
 TEST_F(StoreTest, MigratesOnceAndKeepsData) {
   {

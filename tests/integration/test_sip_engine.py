@@ -436,5 +436,47 @@ class Rfc4475OverUdpTest(unittest.TestCase):
         self.assertTrue(any("?Route=%3Csip:sip.example.com%3E>" in c for c in contacts), contacts)
 
 
+class FileModesTest(unittest.TestCase):
+    """Issue 18: the data folder holds HA1 digests, admin password hashes and offline messages,
+    so it is 0700 and the database files 0600 under the usual umask 022, whether the CLI (-c)
+    or the node created them."""
+
+    def setUp(self):
+        self.saved_umask = os.umask(0o022)
+        self.addCleanup(os.umask, self.saved_umask)
+        self.node = Node()
+        self.addCleanup(self.node.cleanup)
+        self.data = os.path.join(self.node.dir, "data")
+
+    def mode(self, name):
+        return oct(os.stat(os.path.join(self.data, name)).st_mode & 0o7777)
+
+    def assert_private(self, names):
+        self.assertEqual(self.mode(""), "0o700")
+        for name in names:
+            self.assertEqual(self.mode(name), "0o600", name)
+
+    def test_cli_on_a_fresh_data_dir(self):
+        self.assertFalse(os.path.exists(self.data))
+        self.node.add_user("alice@example.com", "alice-secret")
+        self.assert_private(["herald.db"])
+
+    def test_node_start(self):
+        self.node.start()
+        r = self.node.cli("user", "add", "bob@example.com", "--password", "bob-secret")
+        self.assertEqual(r.returncode, 0, r.stderr)  # a write: the node's -wal is in use
+        self.assert_private(["herald.db", "herald.db-wal", "herald.db-shm",
+                             os.path.join("tls", "dev-key.pem")])
+        self.assertEqual(self.mode("tls"), "0o700")
+
+    def test_node_tightens_an_open_data_dir(self):
+        self.node.add_user("alice@example.com", "alice-secret")
+        os.chmod(self.data, 0o755)
+        os.chmod(os.path.join(self.data, "herald.db"), 0o644)
+        self.node.start()
+        self.assert_private(["herald.db", "herald.db-wal", "herald.db-shm"])
+        self.assertIn("changed to 700", self.node.log_text())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

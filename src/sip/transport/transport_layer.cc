@@ -159,6 +159,8 @@ class Connection final : public Reactor::Handler, public std::enable_shared_from
   Transport transport() const { return transport_; }
   const Endpoint& remote() const { return remote_; }
   TimePoint lastActivity() const { return last_activity_; }
+  // TimePoint::max() when nothing is awaited; see TransportConfig::message_timeout.
+  TimePoint messageDeadline() const { return message_deadline_; }
   bool dirty = false;
 
  private:
@@ -173,7 +175,8 @@ class Connection final : public Reactor::Handler, public std::enable_shared_from
   void driveHandshake();
   // Reads what is there; true when stopped early with more to read.
   bool readSome();
-  void processFramer();
+  // Delivers what the framer holds; true when that included a complete message.
+  bool processFramer();
   // Moves out_ bytes to the socket; false if the connection closed.
   bool writeSome();
   void failPending();
@@ -195,6 +198,7 @@ class Connection final : public Reactor::Handler, public std::enable_shared_from
   bool writable_ = false;  // edge-triggered: the socket accepted all we wrote last time
   Reactor::TimerId connect_timer_ = 0;
   TimePoint last_activity_;
+  TimePoint message_deadline_ = TimePoint::max();
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +292,7 @@ class Worker {
  public:
   struct Counters {
     std::atomic<uint64_t> received{0}, sent{0}, parse_errors{0}, handoffs{0},
-        connections_rejected{0}, keepalive_pings{0}, send_failures{0};
+        connections_rejected{0}, keepalive_pings{0}, send_failures{0}, message_timeouts{0};
   };
 
   Worker(TransportLayer::Impl& layer, uint32_t index)
@@ -1022,10 +1026,20 @@ void Worker::sweep() {
     TimePoint t = now();
     TimePoint limit = t - Duration(layer_.idle_timeout_ms_.load(std::memory_order_relaxed));
     std::vector<std::shared_ptr<Connection>> idle;
+    std::vector<std::shared_ptr<Connection>> late;
     for (auto& [id, c] : connections_) {
-      if (c->lastActivity() < limit) idle.push_back(c);
+      if (c->lastActivity() < limit) {
+        idle.push_back(c);
+      } else if (c->messageDeadline() < t) {
+        late.push_back(c);
+      }
     }
     for (auto& c : idle) c->close("idle timeout");
+    for (auto& c : late) {
+      counters_.message_timeouts.fetch_add(1, std::memory_order_relaxed);
+      HLOG_INFO(SipTransport, "{} sent no complete message in time; closing", c->remote().toString());
+      c->close("message timeout");
+    }
     sweep();
   });
 }
@@ -1055,6 +1069,9 @@ Connection::~Connection() {
 void Connection::startAccepted(const Endpoint& remote, const Endpoint& local) {
   remote_ = remote;
   local_ = local;
+  // Slow or silent clients (TLS handshake, first message) must not hold the connection until
+  // the idle timeout.
+  message_deadline_ = last_activity_ + worker_.config().message_timeout;
   HLOG_DEBUG(SipTransport, "accepted {} connection {} from {}", transportName(transport_), id_,
              remote_.toString());
   worker_.reactor().add(fd_, this);
@@ -1222,7 +1239,14 @@ bool Connection::readSome() {
       }
     }
     framer_.commit(static_cast<size_t>(n));
-    processFramer();
+    const bool framed = processFramer();
+    // The next message is due message_timeout after its first bytes (on an accepted
+    // connection, the first one after accept); nothing is due with nothing buffered.
+    if (framed || message_deadline_ == TimePoint::max()) {
+      message_deadline_ = framer_.buffered() == 0
+                              ? TimePoint::max()
+                              : last_activity_ + worker_.config().message_timeout;
+    }
     // As for UDP: what this read produced leaves before the next read is handled. This may
     // close this connection (a write error); it stays alive until the end of the batch.
     worker_.sendQueued();
@@ -1230,12 +1254,13 @@ bool Connection::readSome() {
   return state_ == State::Open;  // stopped early: more may be waiting
 }
 
-void Connection::processFramer() {
+bool Connection::processFramer() {
+  bool framed = false;
   while (state_ == State::Open) {
     StreamFramer::Item item = framer_.next();
     switch (item.kind) {
       case StreamFramer::Kind::NeedMore:
-        return;
+        return framed;
       case StreamFramer::Kind::Ping: {
         // RFC 5626 §3.5.1: answer a double-CRLF ping with a single CRLF pong.
         worker_.counters().keepalive_pings.fetch_add(1, std::memory_order_relaxed);
@@ -1250,8 +1275,9 @@ void Connection::processFramer() {
                   item.error.toString());
         // RFC 4475 ncl/mcl01: the stream cannot be resynchronised; close it.
         close("framing error");
-        return;
+        return framed;
       case StreamFramer::Kind::Message: {
+        framed = true;
         Origin origin;
         origin.transport = transport_;
         origin.source = remote_;
@@ -1263,6 +1289,7 @@ void Connection::processFramer() {
       }
     }
   }
+  return framed;
 }
 
 void Connection::queue(const SharedBytes& bytes, TxId tx, uint32_t reply_worker) {
@@ -1514,6 +1541,7 @@ TransportLayer::Stats TransportLayer::stats() const {
     s.parse_errors += c.parse_errors.load(std::memory_order_relaxed);
     s.handoffs += c.handoffs.load(std::memory_order_relaxed);
     s.connections_rejected += c.connections_rejected.load(std::memory_order_relaxed);
+    s.message_timeouts += c.message_timeouts.load(std::memory_order_relaxed);
     s.keepalive_pings += c.keepalive_pings.load(std::memory_order_relaxed);
     s.send_failures += c.send_failures.load(std::memory_order_relaxed);
   }

@@ -52,6 +52,11 @@ struct TransportConfig {
   Duration idle_timeout{3605 * 1000};
   // Default: 5 s. Connect plus TLS handshake for connections Herald opens.
   Duration connect_timeout{5000};
+  // Default: 10 s. Time allowed to receive one message on a stream connection: an accepted
+  // connection must finish its TLS handshake and deliver a first complete message this long
+  // after accept, and a message once begun must be complete this long after its first bytes
+  // arrived. Otherwise the connection is closed (checked once a second, so up to 1 s later).
+  Duration message_timeout{10 * 1000};
   // Default: 10000. Accepted connections beyond this are closed at once.
   uint32_t max_connections = 10000;
   // Default: 4 MiB. A peer that lets this much queue up unread is disconnected.
@@ -99,6 +104,7 @@ class TransportLayer {
     uint64_t handoffs = 0;
     uint64_t connections_open = 0;
     uint64_t connections_rejected = 0;
+    uint64_t message_timeouts = 0;  // stream connections closed by message_timeout
     uint64_t keepalive_pings = 0;
     uint64_t send_failures = 0;
   };

@@ -96,11 +96,30 @@ std::string request(int i, std::string_view transport = "UDP") {
          body;
 }
 
+// A throwaway certificate for 127.0.0.1 made with the openssl command.
+struct TestCert {
+  std::filesystem::path dir;
+  TlsSettings tls;
+  TestCert() {
+    dir = std::filesystem::temp_directory_path() / ("herald-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=herald.test "
+        "-addext subjectAltName=IP:127.0.0.1,DNS:herald.test -keyout " +
+        (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    tls.certificate = dir / "cert.pem";
+    tls.private_key = dir / "key.pem";
+    tls.ca_file = dir / "cert.pem";
+  }
+  ~TestCert() { std::filesystem::remove_all(dir); }
+};
+
 class TransportTest : public ::testing::Test {
  protected:
   void startLayer(bool echo, TlsSettings tls = {}, double spill_load = 0.7,
                   size_t max_write_queue_bytes = TransportConfig{}.max_write_queue_bytes) {
-    TransportConfig cfg;
+    TransportConfig cfg = base_;
     cfg.workers = 2;
     cfg.spill_load = spill_load;
     cfg.max_write_queue_bytes = max_write_queue_bytes;
@@ -139,6 +158,7 @@ class TransportTest : public ::testing::Test {
   std::unique_ptr<TransportLayer> transport_;
   std::vector<std::unique_ptr<Recorder>> recorders_;
   bool start_idle_ = false;
+  TransportConfig base_;  // settings startLayer() does not set
 };
 
 int udpSocket() {
@@ -352,6 +372,56 @@ TEST_F(TransportTest, TcpFramingErrorClosesTheConnection) {
   ::close(fd);
 }
 
+// Seconds until the server closes fd (recv returns 0 or an error), at most `limit`.
+double secondsUntilClosed(int fd, int limit) {
+  timeval tv{limit, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto start = std::chrono::steady_clock::now();
+  char buf[4096];
+  while (::recv(fd, buf, sizeof(buf), 0) > 0) {
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST_F(TransportTest, SlowClientsAreClosedAfterTheMessageTimeout) {
+  // Issue 18: without a deadline these held their connection for the idle timeout (an hour).
+  TestCert cert;
+  base_.message_timeout = Duration(1000);
+  startLayer(true, cert.tls);
+  int silent = tcpConnect(port(Transport::Tcp));
+  int no_handshake = tcpConnect(port(Transport::Tls));
+  int trickle = tcpConnect(port(Transport::Tcp));
+  std::string one = request(1, "TCP");
+  ::send(trickle, one.data(), 10, MSG_NOSIGNAL);
+  std::thread dribble([&] {
+    for (size_t i = 10; i < 40; ++i) {  // one byte every 100 ms: activity, never a message
+      std::this_thread::sleep_for(100ms);
+      ::send(trickle, one.data() + i, 1, MSG_NOSIGNAL);
+    }
+  });
+  // A client that keeps sending whole messages stays, and so does one that is quiet after one.
+  int busy = tcpConnect(port(Transport::Tcp));
+  int quiet = tcpConnect(port(Transport::Tcp));
+  ::send(quiet, one.data(), one.size(), MSG_NOSIGNAL);
+  EXPECT_NE(recvSome(quiet, 14).find("SIP/2.0 200 OK"), std::string::npos);
+  for (int i = 0; i < 30; ++i) {
+    std::string r = request(100 + i, "TCP");
+    ::send(busy, r.data(), r.size() / 2, MSG_NOSIGNAL);  // half now, half at the next round
+    std::this_thread::sleep_for(50ms);
+    ::send(busy, r.data() + r.size() / 2, r.size() - r.size() / 2, MSG_NOSIGNAL);
+    EXPECT_NE(recvSome(busy, 14).find("SIP/2.0 200 OK"), std::string::npos) << i;
+  }
+  EXPECT_LT(secondsUntilClosed(silent, 5), 3.0);
+  EXPECT_LT(secondsUntilClosed(no_handshake, 5), 3.0);
+  EXPECT_LT(secondsUntilClosed(trickle, 5), 3.0);
+  dribble.join();
+  EXPECT_GE(transport_->stats().message_timeouts, 3u);
+  std::string two = request(2, "TCP");
+  ::send(quiet, two.data(), two.size(), MSG_NOSIGNAL);
+  EXPECT_NE(recvSome(quiet, 14).find("SIP/2.0 200 OK"), std::string::npos) << "still open";
+  for (int fd : {silent, no_handshake, trickle, busy, quiet}) ::close(fd);
+}
+
 TEST_F(TransportTest, APeerThatDoesNotReadIsCutOffAndTheNodeKeepsServing) {
   // Regression: the back-pressure close inside a send used a map entry it had just erased.
   startLayer(true, {}, 0.7, 16 * 1024);
@@ -537,24 +607,6 @@ TEST_F(TransportTest, AnIdleWorkerStopsTickingUntilWorkArrives) {
 namespace herald::sip {
 namespace {
 
-// A throwaway certificate for 127.0.0.1 made with the openssl command.
-struct TestCert {
-  std::filesystem::path dir;
-  TlsSettings tls;
-  TestCert() {
-    dir = std::filesystem::temp_directory_path() / ("herald-tls-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    std::string cmd =
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=herald.test "
-        "-addext subjectAltName=IP:127.0.0.1,DNS:herald.test -keyout " +
-        (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
-    EXPECT_EQ(std::system(cmd.c_str()), 0);
-    tls.certificate = dir / "cert.pem";
-    tls.private_key = dir / "key.pem";
-    tls.ca_file = dir / "cert.pem";
-  }
-  ~TestCert() { std::filesystem::remove_all(dir); }
-};
 
 TEST_F(TransportTest, TlsServerAndClientWithVerification) {
   TestCert cert;
