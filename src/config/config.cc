@@ -172,7 +172,7 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
   r.checkKeys(*t, "sip",
               {"domains", "listen", "limits", "hostname", "trusted_sources", "workers",
                "worker_scheduling", "timers", "tcp_idle_timeout", "tcp_message_timeout",
-               "max_connections"});
+               "max_connections", "max_connections_per_address"});
   r.string(*t, "sip", "hostname", &c->sip.hostname);
   if (!c->sip.hostname.empty()) {
     sip::HostKind kind;
@@ -188,6 +188,8 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
   r.integer(*t, "sip", "tcp_idle_timeout", 10, 86400, &c->sip.tcp_idle_timeout_s);
   r.integer(*t, "sip", "tcp_message_timeout", 1, 3600, &c->sip.tcp_message_timeout_s);
   r.integer(*t, "sip", "max_connections", 1, 1000000, &c->sip.max_connections);
+  r.integer(*t, "sip", "max_connections_per_address", 1, 1000000,
+            &c->sip.max_connections_per_address);
   if (const toml::node* ts = t->get("trusted_sources")) {
     if (!ts->is_array()) {
       r.error("sip.trusted_sources", ts, "must be an array of addresses or CIDR blocks");

@@ -73,6 +73,8 @@ struct SipConfig {
   uint32_t tcp_message_timeout_s = 10;
   // Default: 10000. Open stream connections at most.
   uint32_t max_connections = 10000;
+  // Default: 64. Accepted stream connections from one IP address at most.
+  uint32_t max_connections_per_address = 64;
 };
 
 struct RegistrarSettings {

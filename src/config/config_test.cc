@@ -93,6 +93,17 @@ TEST(ConfigTest, TcpMessageTimeoutDefaultsTo10sAndNamesItsKey) {
   }
 }
 
+TEST(ConfigTest, MaxConnectionsPerAddressDefaultsTo64AndNamesItsKey) {
+  EXPECT_EQ(load("").config->sip.max_connections_per_address, 64u);
+  EXPECT_EQ(load("[sip]\nmax_connections_per_address = 5\n").config->sip.max_connections_per_address,
+            5u);
+  for (const char* bad : {"0", "-1", "1000001", "true"}) {
+    ConfigLoad l = load(std::string("[sip]\nmax_connections_per_address = ") + bad + "\n");
+    ASSERT_FALSE(l.ok()) << bad;
+    EXPECT_EQ(errorKeys(l), (std::vector<std::string>{"sip.max_connections_per_address"})) << bad;
+  }
+}
+
 TEST(ConfigTest, DigestUriCheckIsABoolean) {
   EXPECT_TRUE(load("").config->registrar.digest_uri_check);
   ConfigLoad off = load("[registrar]\ndigest_uri_check = false\n");

@@ -123,6 +123,9 @@ struct RegistryKey {
   Endpoint endpoint;
   bool operator==(const RegistryKey&) const = default;
 };
+struct EndpointHash {
+  size_t operator()(const Endpoint& e) const { return e.hash(); }
+};
 struct RegistryKeyHash {
   size_t operator()(const RegistryKey& k) const {
     return k.endpoint.hash() * 3 + static_cast<size_t>(k.transport);
@@ -248,6 +251,10 @@ class TransportLayer::Impl {
 
   TransportConfig config_;
   const Clock& clock_;
+  // Accepted connections per remote IP address (port 0). Before workers_: connections, which
+  // release their count when destroyed, must go first.
+  std::mutex per_address_mu_;
+  std::unordered_map<Endpoint, uint32_t, EndpointHash> per_address_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> bound_;
   SslCtxPtr server_ctx_;
@@ -281,6 +288,28 @@ class TransportLayer::Impl {
     auto [it, inserted] = registry_.try_emplace(RegistryKey{t, ep}, candidate);
     return it->second;
   }
+  // Counts an accepted connection from `remote`'s address; false (nothing counted) when that
+  // address has max_connections_per_address already. Once per accept, not per message.
+  bool admitFrom(const Endpoint& remote) {
+    Endpoint address = remote;
+    address.setPort(0);
+    std::lock_guard<std::mutex> lock(per_address_mu_);
+    uint32_t& n = per_address_[address];
+    if (n >= config_.max_connections_per_address) {
+      if (n == 0) per_address_.erase(address);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void releaseFrom(const Endpoint& remote) {
+    Endpoint address = remote;
+    address.setPort(0);
+    std::lock_guard<std::mutex> lock(per_address_mu_);
+    auto it = per_address_.find(address);
+    HERALD_ASSERT(it != per_address_.end());
+    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
   uint64_t findConnection(Transport t, const Endpoint& ep) {
     std::lock_guard<std::mutex> lock(registry_mu_);
     auto it = registry_.find(RegistryKey{t, ep});
@@ -292,7 +321,8 @@ class Worker {
  public:
   struct Counters {
     std::atomic<uint64_t> received{0}, sent{0}, parse_errors{0}, handoffs{0},
-        connections_rejected{0}, keepalive_pings{0}, send_failures{0}, message_timeouts{0};
+        connections_rejected{0}, keepalive_pings{0}, send_failures{0}, message_timeouts{0},
+        connections_rejected_per_address{0};
   };
 
   Worker(TransportLayer::Impl& layer, uint32_t index)
@@ -979,13 +1009,20 @@ bool Worker::acceptSome(Acceptor& a) {
       ::close(fd);
       continue;
     }
+    Endpoint remote = fromSockaddr(ss);
+    if (!layer_.admitFrom(remote)) {
+      counters_.connections_rejected_per_address.fetch_add(1, std::memory_order_relaxed);
+      HLOG_DEBUG(SipTransport, "{} has {} connections already; closing new connection",
+                 remote.address(), layer_.config_.max_connections_per_address);
+      ::close(fd);
+      continue;
+    }
     sockaddr_storage local_ss;
     socklen_t local_len = sizeof(local_ss);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&local_ss), &local_len);
     auto conn =
         std::make_shared<Connection>(*this, nextConnectionId(), a.spec.transport, fd, false);
     adopt(conn);
-    Endpoint remote = fromSockaddr(ss);
     layer_.registerConnection(a.spec.transport, remote, conn->id());
     conn->startAccepted(remote, fromSockaddr(local_ss));
   }
@@ -1061,6 +1098,7 @@ Connection::Connection(Worker& worker, uint64_t id, Transport transport, int fd,
 }
 
 Connection::~Connection() {
+  if (!outbound_) worker_.layer().releaseFrom(remote_);  // admitFrom() counted it
   if (ssl_ != nullptr) SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
   worker_.layer().open_connections_.fetch_sub(1);
@@ -1542,6 +1580,8 @@ TransportLayer::Stats TransportLayer::stats() const {
     s.handoffs += c.handoffs.load(std::memory_order_relaxed);
     s.connections_rejected += c.connections_rejected.load(std::memory_order_relaxed);
     s.message_timeouts += c.message_timeouts.load(std::memory_order_relaxed);
+    s.connections_rejected_per_address +=
+        c.connections_rejected_per_address.load(std::memory_order_relaxed);
     s.keepalive_pings += c.keepalive_pings.load(std::memory_order_relaxed);
     s.send_failures += c.send_failures.load(std::memory_order_relaxed);
   }

@@ -59,6 +59,9 @@ struct TransportConfig {
   Duration message_timeout{10 * 1000};
   // Default: 10000. Accepted connections beyond this are closed at once.
   uint32_t max_connections = 10000;
+  // Default: 64. Accepted connections from one IP address (any port, every listener) at most;
+  // more are closed at once, so that one host cannot take the whole max_connections.
+  uint32_t max_connections_per_address = 64;
   // Default: 4 MiB. A peer that lets this much queue up unread is disconnected.
   size_t max_write_queue_bytes = 4 * 1024 * 1024;
   // Default: 4 MiB. SO_RCVBUF/SO_SNDBUF of UDP sockets (the kernel caps it at rmem_max).
@@ -105,6 +108,7 @@ class TransportLayer {
     uint64_t connections_open = 0;
     uint64_t connections_rejected = 0;
     uint64_t message_timeouts = 0;  // stream connections closed by message_timeout
+    uint64_t connections_rejected_per_address = 0;  // over max_connections_per_address
     uint64_t keepalive_pings = 0;
     uint64_t send_failures = 0;
   };

@@ -422,6 +422,34 @@ TEST_F(TransportTest, SlowClientsAreClosedAfterTheMessageTimeout) {
   for (int fd : {silent, no_handshake, trickle, busy, quiet}) ::close(fd);
 }
 
+TEST_F(TransportTest, ConnectionsFromOneAddressAreCapped) {
+  // Issue 18: one host could take every connection up to max_connections.
+  base_.max_connections_per_address = 3;
+  startLayer(true);
+  std::string one = request(1, "TCP");
+  std::vector<int> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(tcpConnect(port(Transport::Tcp)));
+    ::send(open.back(), one.data(), one.size(), MSG_NOSIGNAL);
+    EXPECT_NE(recvSome(open.back(), 14).find("SIP/2.0 200 OK"), std::string::npos) << i;
+  }
+  int fourth = tcpConnect(port(Transport::Tcp));
+  EXPECT_LT(secondsUntilClosed(fourth, 5), 1.0) << "closed at accept";
+  ::close(fourth);
+  EXPECT_EQ(transport_->stats().connections_rejected_per_address, 1u);
+  // A closed one frees its place.
+  ::close(open.back());
+  open.pop_back();
+  for (int i = 0; i < 100 && transport_->stats().connections_open > 3; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(100ms);
+  open.push_back(tcpConnect(port(Transport::Tcp)));
+  ::send(open.back(), one.data(), one.size(), MSG_NOSIGNAL);
+  EXPECT_NE(recvSome(open.back(), 14).find("SIP/2.0 200 OK"), std::string::npos);
+  for (int fd : open) ::close(fd);
+}
+
 TEST_F(TransportTest, APeerThatDoesNotReadIsCutOffAndTheNodeKeepsServing) {
   // Regression: the back-pressure close inside a send used a map entry it had just erased.
   startLayer(true, {}, 0.7, 16 * 1024);
