@@ -437,7 +437,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (err == HPE_PAUSED) {
       http_parser_pause(&parser_, 0);
       if (message_done_) {
-        dispatch();
+        dispatch();  // with Upgrade too: answered, then closed (only HTTP/1.1 is spoken here)
       } else if (send_continue_) {
         sendContinue();
       }
@@ -450,10 +450,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
                 request_.target.empty() ? "-" : logPath(request_.target), status,
                 refusal_ != 0 ? refusal_reason_ : http_errno_description(err));
       answerAndClose(status);
-      return;
-    }
-    if (parser_.upgrade && message_done_) {
-      dispatch();  // answered, then closed: no protocol but HTTP/1.1 is spoken here
       return;
     }
     if (!headers_done_ && head_bytes_ > kMaxHeadBytes) {
