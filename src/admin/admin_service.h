@@ -77,12 +77,17 @@ struct Seed {
   // admin.initial_password (or HERALD_ADMIN_PASSWORD): the first administrator's password
   // when the store has none. Empty: a random one, written to <data_dir>/initial-admin-password.
   std::string initial_admin_password;
+  // admin.audit_retention_days / _rows: older entries are deleted, and beyond the row count the
+  // oldest, failed logins first.
+  int64_t audit_retention_days = 365;
+  int64_t audit_retention_rows = 100000;
 };
 
 struct Session {
   std::string token;
   std::string username;
   int64_t expires_at = 0;  // unix seconds (idle deadline)
+  std::string device_token;  // login's answer only: see login()
 };
 
 class AdminService {
@@ -124,8 +129,14 @@ class AdminService {
   virtual nlohmann::json status() = 0;
 
   // Administrators (docs/admin-api.md, Authentication). login: 401 / 429 (retry_after set).
+  // `device_token`: the one a former login of this account from this device answered, or "".
   virtual ApiResult<Session> login(const std::string& username, const std::string& password,
-                                   const std::string& source_address, int64_t* retry_after_s) = 0;
+                                   const std::string& source_address,
+                                   const std::string& device_token, int64_t* retry_after_s) = 0;
+  ApiResult<Session> login(const std::string& username, const std::string& password,
+                           const std::string& source_address, int64_t* retry_after_s) {
+    return login(username, password, source_address, "", retry_after_s);
+  }
   virtual ApiResult<void> logout(const std::string& token) = 0;
   // The session of a valid token (and moves its idle deadline on), or 401.
   virtual ApiResult<Session> authenticate(const std::string& token) = 0;

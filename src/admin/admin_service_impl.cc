@@ -2,6 +2,7 @@
 
 #include "admin/internal/api_errors.h"
 #include "admin/internal/audit_log.h"
+#include "admin/internal/change_runner.h"
 #include "admin/internal/domains.h"
 #include "admin/internal/params.h"
 #include "admin/internal/policy_builder.h"
@@ -29,8 +30,10 @@ ApiResult<void> AdminServiceImpl::start(const std::filesystem::path& data_dir) {
   if (auto r = domains->importConfigDomains(ctx_->seed.config_domains); !r) return r;
   auto first = accounts_.ensureFirstAdmin(data_dir, ctx_->seed.initial_admin_password);
   if (!first) return tl::unexpected(first.error());
+  if (auto k = accounts_.loadDeviceKey(data_dir); !k) return k;
   initial_password_file_ = *first;
   std::lock_guard<std::mutex> lock(ctx_->store_mu);
+  if (auto p = detail::pruneAuditIfDue(*ctx_, true); !p) return p;
   auto version = ctx_->store->policyVersion();
   if (!version) return tl::unexpected(detail::internalError(version.error()));
   auto policy = detail::buildPolicy(*ctx_->store, ctx_->seed, *version);
@@ -102,6 +105,7 @@ json AdminServiceImpl::status() {
   json counters = json::object();
   for (const auto& [name, value] : s.counters) counters[name] = value;
   counters["admin.logins_failed"] = accounts_.failedLogins();
+  counters["admin.logins_rate_limited"] = accounts_.rateLimitedLogins();
   int64_t uptime = ctx_->clock.unixSeconds() - s.started_at;
   return json{
       {"version", s.version},
@@ -117,8 +121,9 @@ json AdminServiceImpl::status() {
 
 ApiResult<Session> AdminServiceImpl::login(const std::string& username, const std::string& password,
                                            const std::string& source_address,
+                                           const std::string& device_token,
                                            int64_t* retry_after_s) {
-  return accounts_.login(username, password, source_address, retry_after_s);
+  return accounts_.login(username, password, source_address, device_token, retry_after_s);
 }
 
 ApiResult<void> AdminServiceImpl::logout(const std::string& token) {

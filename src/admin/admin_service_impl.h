@@ -46,8 +46,10 @@ class AdminServiceImpl final : public AdminService {
                                   const Change& change) override;
   nlohmann::json status() override;
 
+  using AdminService::login;
   ApiResult<Session> login(const std::string& username, const std::string& password,
-                           const std::string& source_address, int64_t* retry_after_s) override;
+                           const std::string& source_address, const std::string& device_token,
+                           int64_t* retry_after_s) override;
   ApiResult<void> logout(const std::string& token) override;
   ApiResult<Session> authenticate(const std::string& token) override;
   ApiResult<void> changeAdminPassword(const std::string& name, const nlohmann::json& body,

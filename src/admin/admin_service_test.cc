@@ -1037,8 +1037,9 @@ TEST_F(AdminServiceTest, NoPasswordReachesTheAuditLogOrTheStore) {
   ASSERT_TRUE(addUser("alice", user_pw1));
   ASSERT_TRUE(admin_->setUserPassword("alice@example.org", {{"password", user_pw2}}, by()));
   Session s = loginAdmin();
+  const std::string initial_pw = initialPassword();
   ASSERT_TRUE(admin_->changeAdminPassword(
-      "admin", {{"current_password", initialPassword()}, {"password", admin_pw}}, s, "192.0.2.7"));
+      "admin", {{"current_password", initial_pw}, {"password", admin_pw}}, s, "192.0.2.7"));
   EXPECT_FALSE(admin_->login("admin", wrong_pw, "192.0.2.7", nullptr));
   EXPECT_FALSE(admin_->login(user_pw1, wrong_pw, "192.0.2.7", nullptr));  // a password as name
   // Errors never echo a password either.
@@ -1054,7 +1055,7 @@ TEST_F(AdminServiceTest, NoPasswordReachesTheAuditLogOrTheStore) {
     if (fs::exists(dir_ / f)) db += readFile(dir_ / f);
   }
   ASSERT_FALSE(db.empty());
-  for (const std::string& secret : {user_pw2, admin_pw, wrong_pw, initialPassword()}) {
+  for (const std::string& secret : {user_pw2, admin_pw, wrong_pw, initial_pw}) {
     EXPECT_EQ(audit.find(secret), std::string::npos) << secret;
     EXPECT_EQ(db.find(secret), std::string::npos) << secret;
   }
@@ -1131,6 +1132,107 @@ TEST_F(AdminServiceTest, FiveFailuresIn60sBlockTheAddress) {
   EXPECT_EQ(admin_->status()["counters"]["admin.logins_failed"], 6);
 }
 
+TEST_F(AdminServiceTest, ConcurrentGuessesFromOneAddressGetFivePasswordChecks) {
+  // Check and count are one step: 40 guesses at once are not 40 checks.
+  std::vector<std::future<ApiResult<Session>>> guesses;
+  for (int i = 0; i < 40; ++i) {
+    guesses.push_back(std::async(std::launch::async, [this, i] {
+      return admin_->login("admin", "guess" + std::to_string(i), "192.0.2.50", nullptr);
+    }));
+  }
+  int unauthorized = 0, limited = 0;
+  for (auto& g : guesses) {
+    auto r = g.get();
+    ASSERT_FALSE(r);
+    unauthorized += r.error().status == 401;
+    limited += r.error().status == 429;
+  }
+  EXPECT_EQ(unauthorized, 5);
+  EXPECT_EQ(limited, 35);
+  json counters = admin_->status()["counters"];
+  EXPECT_EQ(counters["admin.logins_failed"], 5);
+  EXPECT_EQ(counters["admin.logins_rate_limited"], 35);
+}
+
+TEST_F(AdminServiceTest, LoopbackAndIpv6NeighboursShareOneBudget) {
+  // Before: each 127.x address or IPv6 address was a fresh budget of 5.
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_TRUE(isError(admin_->login("admin", "guess", "127.0.0." + std::to_string(i), nullptr),
+                        401, "unauthorized"));
+  }
+  EXPECT_TRUE(isError(admin_->login("admin", "guess", "127.0.0.6", nullptr), 429, "rate_limited"));
+  EXPECT_TRUE(isError(admin_->login("admin", "guess", "::1", nullptr), 429, "rate_limited"));
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_FALSE(admin_->login("bob", "guess", "2001:db8:0:7::" + std::to_string(i), nullptr));
+  }
+  EXPECT_TRUE(isError(admin_->login("bob", "guess", "2001:db8:0:7:abcd::9", nullptr), 429,
+                      "rate_limited"));
+  EXPECT_TRUE(isError(admin_->login("bob", "guess", "2001:db8:0:8::1", nullptr), 401,
+                      "unauthorized"));
+}
+
+TEST_F(AdminServiceTest, GuessesFromManyAddressesDoNotLockOutAKnownDevice) {
+  const std::string password = initialPassword();
+  auto first = admin_->login("admin", password, "192.0.2.7", nullptr);
+  ASSERT_TRUE(first);
+  const std::string device = first->device_token;
+  ASSERT_EQ(device.rfind("d1.", 0), 0u) << device;
+  // Ten failures for the account from ten addresses: the account backs off for everyone ...
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(isError(admin_->login("admin", "guess", "198.51.100." + std::to_string(i), nullptr),
+                        401, "unauthorized"));
+  }
+  int64_t retry = 0;
+  auto refused = admin_->login("admin", password, "192.0.2.7", &retry);
+  ASSERT_TRUE(isError(refused, 429, "rate_limited"));
+  EXPECT_EQ(retry, 1);
+  EXPECT_NE(refused.error().message.find("for this account"), std::string::npos);
+  // ... but the device that signed in before, and only with its token for this account.
+  auto again = admin_->login("admin", password, "192.0.2.7", device, nullptr);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->device_token.empty());
+  EXPECT_TRUE(isError(admin_->login("admin", password, "192.0.2.7", device + "x", nullptr), 429,
+                      "rate_limited"));
+  // A stolen device token gets five guesses, then it is worth nothing.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(isError(admin_->login("admin", "guess", "203.0.113.1", device, nullptr), 401,
+                        "unauthorized"));
+  }
+  EXPECT_TRUE(isError(admin_->login("admin", password, "203.0.113.1", device, nullptr), 429,
+                      "rate_limited"));
+  // A token issued after the account's run of failures ended is as good as the first.
+  EXPECT_TRUE(admin_->login("admin", password, "192.0.2.7", again->device_token, nullptr));
+}
+
+TEST_F(AdminServiceTest, ChangingTheFirstPasswordRemovesItsFile) {
+  Session s = loginAdmin();
+  ASSERT_TRUE(fs::exists(dir_ / "initial-admin-password"));
+  ASSERT_TRUE(admin_->changeAdminPassword(
+      "admin", {{"current_password", initialPassword()}, {"password", "a-new-password-1"}}, s,
+      "192.0.2.7"));
+  EXPECT_FALSE(fs::exists(dir_ / "initial-admin-password"));
+  EXPECT_TRUE(admin_->login("admin", "a-new-password-1", "192.0.2.7", nullptr));
+}
+
+TEST_F(AdminServiceTest, TheAuditLogKeepsItsRetention) {
+  seed_.audit_retention_days = 1;
+  seed_.audit_retention_rows = 20;
+  open();
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(admin_->create("domains", {{"name", "d" + std::to_string(i) + ".example.com"}},
+                               by()));
+  }
+  auto all = admin_->list("audit", query());
+  ASSERT_TRUE(all);
+  // Pruned to 20 at the 256th entry since the start (and at start), then 44 more.
+  EXPECT_LE(all->total, 20 + 300 - 256);
+  EXPECT_GE(all->total, 20);
+  EXPECT_EQ(all->item[0]["object_id"], "d299.example.com");
+  clock_.advance(std::chrono::hours(25));
+  open();  // start prunes what is older than a day
+  EXPECT_EQ(admin_->list("audit", query())->total, 0);
+}
+
 TEST_F(AdminServiceTest, WrongCurrentPasswordsAreLimitedLikeLogins) {
   // A stolen token must not turn the password change into a guessing oracle.
   Session mine = loginAdmin();
@@ -1190,7 +1292,7 @@ TEST_F(AdminServiceTest, ChangeOwnPasswordRevokesOtherTokens) {
   Session mine = loginAdmin();
   Session other = loginAdmin();
   const std::string old_pw = initialPassword();
-  Session stranger{"t", "mallory", 0};
+  Session stranger{"t", "mallory", 0, ""};
   EXPECT_TRUE(isError(admin_->changeAdminPassword(
                           "admin", {{"current_password", old_pw}, {"password", "new-password-12"}},
                           stranger, "192.0.2.7"),

@@ -174,9 +174,12 @@ std::string paramValue(const json& p, const char* key) {
 
 struct Saved {
   std::string url;
-  std::string token;
+  std::string token;  // "" after logout
   std::string username;
   std::string expires_at;
+  // The node's device token for `username` (docs/admin-api.md, Authentication): sent with the
+  // next login there, kept across logout.
+  std::string device_token;
 };
 
 std::optional<std::filesystem::path> tokenPath(const CliIo& io) {
@@ -196,8 +199,12 @@ std::optional<Saved> loadToken(const CliIo& io) {
   if (!in) return std::nullopt;
   json j = json::parse(in, nullptr, false);
   if (!j.is_object()) return std::nullopt;
-  return Saved{j.value("url", ""), j.value("token", ""), j.value("username", ""),
-               j.value("expires_at", "")};
+  auto text = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  return Saved{text("url"), text("token"), text("username"), text("expires_at"),
+               text("device_token")};
 }
 
 // Writes the token file (directory 0700, file 0600, replaced atomically). "" or an error.
@@ -215,7 +222,8 @@ std::string saveToken(const CliIo& io, const Saved& s, std::filesystem::path* wh
   std::string text = json{{"url", s.url},
                           {"token", s.token},
                           {"username", s.username},
-                          {"expires_at", s.expires_at}}
+                          {"expires_at", s.expires_at},
+                          {"device_token", s.device_token}}
                          .dump() +
                      "\n";
   bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -486,11 +494,16 @@ class Runner {
     }
     auto pw = password(username);
     if (!pw) return noPassword();
-    auto r = call("POST", "/login", json{{"username", username}, {"password", *pw}});
+    json body{{"username", username}, {"password", *pw}};
+    if (saved && !saved->device_token.empty() && saved->username == username &&
+        normalizeUrl(saved->url) == url_) {
+      body["device_token"] = saved->device_token;
+    }
+    auto r = call("POST", "/login", body);
     if (!r) return kExitUnreachable;
     if (r->status != 200) return refused(*r);
     Saved s{url_, r->json_body.value("token", ""), r->json_body.value("username", username),
-            r->json_body.value("expires_at", "")};
+            r->json_body.value("expires_at", ""), r->json_body.value("device_token", "")};
     std::filesystem::path where;
     if (std::string e = saveToken(io_, s, &where); !e.empty()) {
       err() << "herald: signed in, but " << e << "\n";
@@ -510,7 +523,13 @@ class Runner {
     if (!r) return kExitUnreachable;
     auto saved = loadToken(io_);
     if (saved && normalizeUrl(saved->url) == url_) {
-      if (auto path = tokenPath(io_)) std::filesystem::remove(*path);
+      // The session goes; the device token stays for the next login.
+      saved->token.clear();
+      saved->expires_at.clear();
+      std::filesystem::path where;
+      if (saved->device_token.empty() || !saveToken(io_, *saved, &where).empty()) {
+        if (auto path = tokenPath(io_)) std::filesystem::remove(*path);
+      }
     }
     if (r->status != 204) return refused(*r);
     if (!o_.json) out() << "signed out of " << url_ << "\n";

@@ -171,12 +171,30 @@ TEST_F(CliTest, CommandsNeedATokenForTheirUrl) {
   EXPECT_EQ(fake_.calls().size(), 1u) << "only the valid token reached the service";
 }
 
-TEST_F(CliTest, LogoutRevokesAndForgetsTheToken) {
+TEST_F(CliTest, LogoutRevokesTheTokenAndKeepsTheDeviceToken) {
   login();
   EXPECT_EQ(run({"logout"}), 0) << err_;
   EXPECT_EQ(out_, "signed out of " + url_ + "\n");
-  EXPECT_FALSE(std::filesystem::exists(tokenFile()));
+  std::ifstream in(tokenFile());
+  json saved = json::parse(in);
+  EXPECT_EQ(saved["token"], "");
+  EXPECT_EQ(saved["device_token"], "d1.fake.tok-1");
   EXPECT_EQ(run({"status", "--url", url_}), 3);
+  EXPECT_NE(err_.find("not signed in to " + url_), std::string::npos) << err_;
+}
+
+TEST_F(CliTest, LoginSendsTheDeviceTokenOfTheSameNodeAndUser) {
+  login();
+  EXPECT_EQ(fake_.last_device_token, "");
+  login();  // the file now holds the first login's device token
+  EXPECT_EQ(fake_.last_device_token, "d1.fake.tok-1");
+  {
+    std::ifstream in(tokenFile());
+    EXPECT_EQ(json::parse(in)["device_token"], "d1.fake.tok-2");
+  }
+  // Not to another user.
+  EXPECT_EQ(run({"login", "--url", url_, "--user", "root", "--password", "admin-password-1"}), 1);
+  EXPECT_EQ(fake_.last_device_token, "");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ class FakeAdminService final : public AdminService {
   int64_t policy_version = 1;
   // The next call other than authenticate() fails with this error.
   std::optional<ApiError> fail_next;
+  // The device_token of the last login() call.
+  std::string last_device_token;
   // login() answers 429 with this Retry-After while it is not 0.
   int64_t rate_limited_for_s = 0;
 
@@ -210,9 +212,12 @@ class FakeAdminService final : public AdminService {
         {"store", {{"backend", "sqlite"}, {"path", "/tmp/fake.db"}, {"schema_version", 2}}}};
   }
 
+  using AdminService::login;
   ApiResult<Session> login(const std::string& username, const std::string& password,
-                           const std::string& source_address, int64_t* retry_after_s) override {
+                           const std::string& source_address, const std::string& device_token,
+                           int64_t* retry_after_s) override {
     std::lock_guard lock(mutex_);
+    last_device_token = device_token;
     Change who{Actor{username, source_address}, {}};
     if (auto e = record("login", "", "", {}, {}, who, "")) return tl::unexpected(*e);
     if (rate_limited_for_s > 0) {
@@ -227,7 +232,7 @@ class FakeAdminService final : public AdminService {
     }
     std::string token = "tok-" + std::to_string(++logins_);
     tokens_.insert(token);
-    return Session{token, username, kExpiresAt};
+    return Session{token, username, kExpiresAt, "d1.fake." + token};
   }
 
   ApiResult<void> logout(const std::string& token) override {
@@ -243,7 +248,7 @@ class FakeAdminService final : public AdminService {
       return tl::unexpected(
           ApiError{401, "unauthorized", "sign in first: the token is not valid", "", "", ""});
     }
-    return Session{token, "admin", kExpiresAt};
+    return Session{token, "admin", kExpiresAt, ""};
   }
 
   ApiResult<void> changeAdminPassword(const std::string& name, const nlohmann::json& body,

@@ -367,10 +367,19 @@ TEST_F(HttpApiTest, LoginAnswersTheTokenAndTheBearerSchemeIsCaseInsensitive) {
   EXPECT_EQ(b["token"], "tok-1");
   EXPECT_EQ(b["username"], "admin");
   EXPECT_EQ(b["expires_at"], "2026-12-02T10:15:00Z");
+  EXPECT_EQ(b["device_token"], "d1.fake.tok-1");
   EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
   auto call = onlyCall();
   EXPECT_EQ(call.op, "login");
   EXPECT_EQ(call.change.actor.source_address, "127.0.0.1");
+  EXPECT_EQ(fake_.last_device_token, "");
+  // The device token of a former login goes to the service.
+  auto again = post("/api/v1/login",
+                    R"({"username":"admin","password":"admin-password-1","device_token":"d1.x"})",
+                    {});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_EQ(fake_.last_device_token, "d1.x");
 
   auto status = client_->Get("/api/v1/status", {{"Authorization", "bearer  tok-1 "}});
   ASSERT_TRUE(status);
@@ -394,6 +403,8 @@ TEST_F(HttpApiTest, LoginFailuresAndRateLimit) {
               "invalid_field", "password", "type");
   expectError(post("/api/v1/login", R"({"username":"a","password":"b","otp":1})", {}), 400,
               "unknown_field", "otp", "known_field");
+  expectError(post("/api/v1/login", R"({"username":"a","password":"b","device_token":1})", {}),
+              400, "invalid_field", "device_token", "type");
   expectError(post("/api/v1/login", "", {}), 400, "bad_json");
   EXPECT_TRUE(fake_.calls().empty());
   auto get = client_->Get("/api/v1/login");

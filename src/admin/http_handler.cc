@@ -494,19 +494,28 @@ std::string itemKey(const std::string& collection, const json& item) {
   return it != item.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// Login's body: {"username": string, "password": string} and nothing else.
-ApiResult<std::pair<std::string, std::string>> loginFields(const json& body) {
+struct LoginFields {
+  std::string username;
+  std::string password;
+  std::string device_token;
+};
+
+// Login's body: {"username": string, "password": string, "device_token": string (optional)}
+// and nothing else.
+ApiResult<LoginFields> loginFields(const json& body) {
   for (const auto& [k, v] : body.items()) {
-    if (k != "username" && k != "password") {
+    if (k != "username" && k != "password" && k != "device_token") {
       return tl::unexpected(
           apiError(400, "unknown_field", "unknown field " + quote(k), k, "known_field"));
     }
   }
-  std::string values[2];
-  const char* names[2] = {"username", "password"};
-  for (int i = 0; i < 2; ++i) {
+  LoginFields f;
+  std::string* values[3] = {&f.username, &f.password, &f.device_token};
+  const char* names[3] = {"username", "password", "device_token"};
+  for (int i = 0; i < 3; ++i) {
     auto it = body.find(names[i]);
     if (it == body.end()) {
+      if (i == 2) break;  // optional
       return tl::unexpected(apiError(422, "missing_field", std::string(names[i]) + " is required",
                                      names[i], "required"));
     }
@@ -514,9 +523,9 @@ ApiResult<std::pair<std::string, std::string>> loginFields(const json& body) {
       return tl::unexpected(apiError(
           400, "invalid_field", std::string(names[i]) + " must be a string", names[i], "type"));
     }
-    values[i] = it->get<std::string>();
+    *values[i] = it->get<std::string>();
   }
-  return std::pair{values[0], values[1]};
+  return f;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -788,16 +797,19 @@ class Call {
     auto fields = loginFields(*body);
     if (!fields) return errorResponse(fields.error());
     int64_t retry_after = 0;
-    auto s = service_.login(fields->first, fields->second, req_.remote_address, &retry_after);
+    auto s = service_.login(fields->username, fields->password, req_.remote_address,
+                            fields->device_token, &retry_after);
     if (!s) {
       ApiError e = s.error();
       if (e.retry_after_s == 0) e.retry_after_s = retry_after;
       return errorResponse(e);
     }
     session_ = *s;
-    return jsonResponse(200, ordered_json{{"token", s->token},
-                                          {"expires_at", rfc3339(s->expires_at)},
-                                          {"username", s->username}});
+    ordered_json answer{{"token", s->token},
+                        {"expires_at", rfc3339(s->expires_at)},
+                        {"username", s->username}};
+    if (!s->device_token.empty()) answer["device_token"] = s->device_token;
+    return jsonResponse(200, answer);
   }
 
   AdminService& service_;

@@ -374,7 +374,7 @@ void readAdmin(Reader& r, const toml::table& root, const std::filesystem::path& 
         *t, "admin",
         {"enabled", "address", "port", "tls_certificate", "tls_private_key", "initial_password",
          "allowed_hosts", "max_connections", "max_connections_per_source", "header_timeout_s",
-         "body_timeout_s"});
+         "body_timeout_s", "audit_retention_days", "audit_retention_rows"});
     r.boolean(*t, "admin", "enabled", &a.enabled);
     r.string(*t, "admin", "address", &a.address);
     if (!validAddress(a.address)) {
@@ -389,6 +389,8 @@ void readAdmin(Reader& r, const toml::table& root, const std::filesystem::path& 
               &a.max_connections_per_source);
     r.integer(*t, "admin", "header_timeout_s", 1, 300, &a.header_timeout_s);
     r.integer(*t, "admin", "body_timeout_s", 1, 300, &a.body_timeout_s);
+    r.integer(*t, "admin", "audit_retention_days", 1, 36500, &a.audit_retention_days);
+    r.integer(*t, "admin", "audit_retention_rows", 1000, 100000000, &a.audit_retention_rows);
     if (const toml::node* h = t->get("allowed_hosts")) {
       if (!h->is_array()) {
         r.error("admin.allowed_hosts", h, "must be an array of host names or addresses");

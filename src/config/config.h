@@ -131,6 +131,11 @@ struct AdminConfig {
   uint32_t header_timeout_s = 10;
   // Default: 10 (1-300). Seconds for the request body once the headers are in.
   uint32_t body_timeout_s = 10;
+  // Default: 365 (1-36500). Audit entries older than this many days are deleted.
+  uint32_t audit_retention_days = 365;
+  // Default: 100000 (1000-100000000). Beyond this many entries the oldest are deleted, failed
+  // logins first.
+  uint32_t audit_retention_rows = 100000;
 };
 
 struct Config {

@@ -255,6 +255,8 @@ TEST(ConfigTest, AdminListenerLimits) {
   EXPECT_EQ(defaults.max_connections_per_source, 16u);
   EXPECT_EQ(defaults.header_timeout_s, 10u);
   EXPECT_EQ(defaults.body_timeout_s, 10u);
+  EXPECT_EQ(defaults.audit_retention_days, 365u);
+  EXPECT_EQ(defaults.audit_retention_rows, 100000u);
   ConfigLoad l = load(R"(
 [admin]
 allowed_hosts = ["console.example.org", "192.0.2.7"]
@@ -262,6 +264,8 @@ max_connections = 500
 max_connections_per_source = 4
 header_timeout_s = 5
 body_timeout_s = 30
+audit_retention_days = 30
+audit_retention_rows = 5000
 )");
   ASSERT_TRUE(l.ok()) << l.errors[0].toString("x");
   const AdminConfig& a = l.config->admin;
@@ -270,14 +274,19 @@ body_timeout_s = 30
   EXPECT_EQ(a.max_connections_per_source, 4u);
   EXPECT_EQ(a.header_timeout_s, 5u);
   EXPECT_EQ(a.body_timeout_s, 30u);
+  EXPECT_EQ(a.audit_retention_days, 30u);
+  EXPECT_EQ(a.audit_retention_rows, 5000u);
   ConfigLoad bad = load(R"(
 [admin]
 allowed_hosts = ["https://console.example.org", 7]
 max_connections = 0
 header_timeout_s = 301
+audit_retention_days = 0
+audit_retention_rows = 999
 )");
   EXPECT_EQ(errorKeys(bad),
             (std::vector<std::string>{"admin.max_connections", "admin.header_timeout_s",
+                                      "admin.audit_retention_days", "admin.audit_retention_rows",
                                       "admin.allowed_hosts[0]", "admin.allowed_hosts[1]"}));
   EXPECT_EQ(errorKeys(load("[admin]\nallowed_hosts = \"x\"\n")),
             (std::vector<std::string>{"admin.allowed_hosts"}));

@@ -271,6 +271,8 @@ Result<void> Node::start() {
   seed.cluster_defaults.federation_routing_fqdn = n.hostname;
   seed.node_defaults = nodeDefaults(config_);
   seed.initial_admin_password = config_.admin.initial_password;
+  seed.audit_retention_days = config_.admin.audit_retention_days;
+  seed.audit_retention_rows = config_.admin.audit_retention_rows;
   auto admin = admin::AdminService::open(db_path, config_.node.data_dir, n, seed);
   if (!admin) {
     return unexpected(unavailable("admin plane: " + admin.error().message));

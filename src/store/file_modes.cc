@@ -82,4 +82,22 @@ Result<void> ensurePrivateDatabaseFiles(const std::filesystem::path& db) {
   return {};
 }
 
+Result<void> writePrivateFile(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return unexpected(fileError("cannot create", tmp));
+  bool ok = ::fchmod(fd, 0600) == 0 &&
+            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = fileError("cannot write", path);
+    ::unlink(tmp.c_str());
+    return unexpected(e);
+  }
+  return {};
+}
+
 }  // namespace herald::store

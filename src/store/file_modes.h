@@ -10,6 +10,7 @@
 // Blocking (file system calls): run at start-up or on the store thread.
 
 #include <filesystem>
+#include <string>
 
 #include "common/result.h"
 
@@ -24,5 +25,10 @@ namespace herald::store {
 // -wal and -shm files the database file's mode), and removes group and other bits from the
 // ones that exist, with a warning. Database::open calls it before sqlite3_open_v2.
 [[nodiscard]] Result<void> ensurePrivateDatabaseFiles(const std::filesystem::path& db);
+
+// Writes `text` to `path` as a new file of mode 0600 (made beside it, synced, then renamed
+// over an older one), so that a secret is never readable by others, not even for a moment.
+[[nodiscard]] Result<void> writePrivateFile(const std::filesystem::path& path,
+                                            const std::string& text);
 
 }  // namespace herald::store

@@ -191,6 +191,33 @@ Result<Page<AuditRecord>> SqliteStore::queryAudit(const AuditQuery& q) {
   });
 }
 
+Result<int64_t> SqliteStore::pruneAudit(int64_t before, int64_t max_rows) {
+  // Ids grow with time, so everything below the first young entry's id is old; scanning from
+  // the oldest end finds it at once when little is overdue.
+  Statement old = db_->prepare(
+      "DELETE FROM audit_log WHERE id < COALESCE("
+      "(SELECT id FROM audit_log WHERE at >= ?1 ORDER BY id LIMIT 1), "
+      "(SELECT MAX(id) + 1 FROM audit_log), 0)");
+  old.bind(1, before);
+  HERALD_TRY(old.run());
+  int64_t deleted = db_->changes();
+  Statement count = db_->prepare("SELECT COUNT(*) FROM audit_log");
+  auto rows = count.scalar();
+  if (!rows) return unexpected(rows.error());
+  int64_t excess = *rows - max_rows;
+  for (const char* which : {"WHERE action = 'login_failed'", ""}) {
+    if (excess <= 0) break;
+    Statement st = db_->prepare(
+        std::string("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ") + which +
+        " ORDER BY id LIMIT ?1)");
+    st.bind(1, excess);
+    HERALD_TRY(st.run());
+    deleted += db_->changes();
+    excess -= db_->changes();
+  }
+  return deleted;
+}
+
 Result<int64_t> SqliteStore::policyVersion() {
   Statement st = db_->prepare("SELECT policy_version FROM meta WHERE id = 1");
   return st.scalar();

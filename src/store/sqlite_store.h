@@ -64,6 +64,7 @@ class SqliteStore final : public Store {
 
   Result<int64_t> appendAudit(const AuditRecord& e) override;
   Result<Page<AuditRecord>> queryAudit(const AuditQuery& q) override;
+  Result<int64_t> pruneAudit(int64_t before, int64_t max_rows) override;
 
   Result<int64_t> policyVersion() override;
   Result<int64_t> bumpPolicyVersion() override;

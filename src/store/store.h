@@ -185,6 +185,9 @@ class Store {
   // Returns the new entry's id (ids only grow).
   [[nodiscard]] virtual Result<int64_t> appendAudit(const AuditRecord& e) = 0;
   [[nodiscard]] virtual Result<Page<AuditRecord>> queryAudit(const AuditQuery& q) = 0;
+  // Deletes the entries older than `before` (unix seconds); then, while more than `max_rows`
+  // are left, the oldest failed logins, then the oldest entries. Returns how many it deleted.
+  [[nodiscard]] virtual Result<int64_t> pruneAudit(int64_t before, int64_t max_rows) = 0;
 
   // The number of committed configuration changes (docs/admin-api.md, policy_version).
   [[nodiscard]] virtual Result<int64_t> policyVersion() = 0;

@@ -352,6 +352,38 @@ TEST_F(StoreTest, AuditLogNewestFirstWithFilters) {
   EXPECT_EQ(s->queryAudit(audit("", "admin' OR '1'='1"))->total, 0);
 }
 
+TEST_F(StoreTest, AuditRetentionByAgeThenRowsFailedLoginsFirst) {
+  auto s = open();
+  auto entry = [](int64_t at, std::string action) {
+    return AuditRecord{0, at, "admin", "127.0.0.1", std::move(action), "domain", "x",
+                       std::nullopt, std::nullopt, std::nullopt};
+  };
+  // at 100..109: changes; 200..209: failed logins and changes in turn.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s->appendAudit(entry(100 + i, "create")));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(s->appendAudit(entry(200 + i, i % 2 == 0 ? "login_failed" : "update")));
+  }
+  auto newest = s->queryAudit({})->items[0].id;
+  EXPECT_EQ(*s->pruneAudit(0, 1000), 0);          // nothing is old, nothing is over
+  EXPECT_EQ(*s->pruneAudit(105, 1000), 5);        // the five before 105
+  EXPECT_EQ(s->queryAudit({})->total, 15);
+  EXPECT_EQ(*s->pruneAudit(105, 12), 3);          // over by 3: the three oldest failed logins
+  auto left = s->queryAudit({});
+  ASSERT_EQ(left->total, 12);
+  int failed = 0;
+  for (const auto& e : left->items) failed += e.action == "login_failed";
+  EXPECT_EQ(failed, 2);
+  EXPECT_EQ(*s->pruneAudit(105, 4), 8);           // the other two, then the oldest entries
+  left = s->queryAudit({});
+  ASSERT_EQ(left->total, 4);
+  for (const auto& e : left->items) EXPECT_EQ(e.action, "update");
+  EXPECT_EQ(left->items[0].id, newest);
+  EXPECT_EQ(*s->pruneAudit(1000, 4), 4);          // everything is old
+  EXPECT_EQ(s->queryAudit({})->total, 0);
+  // Ids only grow, even after everything was deleted.
+  EXPECT_GT(*s->appendAudit(entry(300, "create")), newest);
+}
+
 TEST_F(StoreTest, PolicyVersionGrowsOnlyWhenCommitted) {
   auto s = open();
   EXPECT_EQ(*s->policyVersion(), 0);

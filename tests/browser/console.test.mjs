@@ -48,6 +48,7 @@ let page;
 let problems = []; // console errors and page errors not expected by the current step
 let allowed = []; // [{status, path: RegExp}] HTTP errors the current step expects
 let apiRequests = []; // "METHOD /api/v1/..." in order
+let loginBodies = []; // the JSON bodies of POST /api/v1/login, in order
 let shot = 0;
 
 before(async () => {
@@ -72,6 +73,7 @@ before(async () => {
   page.on('request', (r) => {
     const u = new URL(r.url());
     if (u.pathname.startsWith('/api/')) apiRequests.push(`${r.method()} ${u.pathname}`);
+    if (u.pathname === '/api/v1/login') loginBodies.push(r.postDataJSON());
   });
 });
 
@@ -454,11 +456,15 @@ test('an expired or revoked token leads back to the sign-in screen', async () =>
   await waitText(byId('login-message'), 'session has ended');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('herald.token')), null);
   assert.notEqual(token, null);
-  // Signing in again returns to the page asked for.
+  // Signing in again returns to the page asked for, and presents this browser's device token.
+  const device = await page.evaluate((u) => localStorage.getItem(`herald.device.${u}`), USER);
+  assert.match(device ?? '', /^d1\./);
   await byId('login-username').fill(USER);
   await byId('login-password').fill(PASSWORD);
   await byId('login-submit').click();
   await waitText(byId('page-title'), 'Domains');
+  assert.equal(loginBodies.at(-1).device_token, device);
+  assert.equal(loginBodies[0].device_token, undefined, 'the first login had none');
 });
 
 test('sign out returns to the sign-in screen and forgets the token', async () => {

@@ -353,9 +353,10 @@ async function login(req, res) {
     throw e;
   }
   const body = needBody(await readBody(req));
-  checkKeys(body, ['username', 'password']);
+  checkKeys(body, ['username', 'password', 'device_token']);
   const username = str(body, 'username', { required: true });
   const pw = str(body, 'password', { required: true });
+  str(body, 'device_token');
   if (db.admins.get(username) !== pw) {
     recent.push(at);
     db.counters['admin.logins_failed']++;
@@ -369,7 +370,8 @@ async function login(req, res) {
   db.tokens.set(token, { username, created: at, lastUsed: at });
   req.admin = username;
   audit(req, 'login', 'admin', username, null, null, null);
-  send(res, 200, { token, expires_at: iso(new Date(at + IDLE_MS)), username });
+  const device_token = `d1.${Math.floor(at / 1000) + 90 * 86400}.${randomBytes(16).toString('base64url')}.mock`;
+  send(res, 200, { token, expires_at: iso(new Date(at + IDLE_MS)), username, device_token });
 }
 
 async function domains(req, res, url, key) {

@@ -6,6 +6,7 @@ while SIPp relays MESSAGEs through the node fail no transaction.
 Run: HERALD_BINARY=build/herald HERALD_SHARED=../shared python3 tests/integration/test_admin.py
 """
 
+import http.client
 import json
 import os
 import shutil
@@ -251,6 +252,91 @@ class LiveApplyTest(unittest.TestCase):
         self.assertEqual(sorted(results), [200] + [412] * 7)
         st, js, _ = api("GET", "/api/v1/domains/race.test")
         self.assertEqual(js["item"]["version"], 2)
+
+
+class LoginLimitsTest(unittest.TestCase):
+    """Issue 18 point 3 against a real node: guesses from 60 loopback addresses share one
+    budget, concurrent guesses are counted before their check, and a known device (its
+    device token) still signs in while the guesser has spent the budgets."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Node(transports=("udp",))
+        cls.node.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.stop()
+        cls.node.cleanup()
+
+    def login(self, source, password, device_token=None):
+        host, port = self.node.admin_url.split("//")[1].rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+        body = {"username": "admin", "password": password}
+        if device_token is not None:
+            body["device_token"] = device_token
+        try:
+            conn.request("POST", "/api/v1/login", json.dumps(body),
+                         {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+        finally:
+            conn.close()
+
+    def test_loopback_guesses_share_one_budget_and_a_known_device_gets_in(self):
+        st, first = self.login("127.0.0.1", self.node.admin_password)
+        self.assertEqual(st, 200, first)
+        device = first["device_token"]
+        # 60 addresses, 5 guesses each, 20 at a time: one budget for all of loopback.
+        codes = []
+        lock = threading.Lock()
+
+        def guess(i):
+            st, _ = self.login("127.0.%d.%d" % (1 + i // 200, 2 + i % 200 // 5), "wrong-%d" % i)
+            with lock:
+                codes.append(st)
+
+        for start in range(0, 300, 20):
+            threads = [threading.Thread(target=guess, args=(i,)) for i in range(start, start + 20)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        self.assertEqual(codes.count(401), 5, sorted(codes))
+        self.assertEqual(codes.count(429), 295)
+        # The administrator on another loopback address without the token is refused too ...
+        st, js = self.login("127.0.0.9", self.node.admin_password)
+        self.assertEqual(st, 429, js)
+        # ... but with it signs in.
+        st, js = self.login("127.0.0.9", self.node.admin_password, device)
+        self.assertEqual(st, 200, js)
+        self.assertTrue(js["device_token"].startswith("d1."))
+        self.node.token = js["token"]
+        st, status, _ = self.node.api("GET", "/api/v1/status")
+        self.assertEqual(st, 200)
+        self.assertEqual(status["counters"]["admin.logins_failed"], 5)
+        self.assertGreaterEqual(status["counters"]["admin.logins_rate_limited"], 296)
+
+    def test_changing_the_first_password_removes_its_file(self):
+        node = Node(transports=("udp",), extra="")
+        self.addCleanup(node.cleanup)
+        # No configured password: the node writes a random one to the file.
+        with open(node.config) as f:
+            cfg = f.read()
+        with open(node.config, "w") as f:
+            f.write(cfg.replace('initial_password = "%s"\n' % node.admin_password, ""))
+        node.start()
+        self.addCleanup(node.stop)
+        path = os.path.join(node.dir, "data", "initial-admin-password")
+        with open(path) as f:
+            node.admin_password = f.read().strip()
+        st, js, _ = node.api("PUT", "/api/v1/admins/admin/password",
+                             {"current_password": node.admin_password,
+                              "password": "a-brand-new-password"})
+        self.assertEqual(st, 204, js)
+        self.assertFalse(os.path.exists(path))
+        self.assertIn("initial-admin-password removed", node.log_text())
 
 
 class DurabilityTest(unittest.TestCase):

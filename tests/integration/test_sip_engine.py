@@ -466,7 +466,7 @@ class FileModesTest(unittest.TestCase):
         r = self.node.cli("user", "add", "bob@example.com", "--password", "bob-secret")
         self.assertEqual(r.returncode, 0, r.stderr)  # a write: the node's -wal is in use
         self.assert_private(["herald.db", "herald.db-wal", "herald.db-shm",
-                             os.path.join("tls", "dev-key.pem")])
+                             os.path.join("tls", "dev-key.pem"), "admin-device-key"])
         self.assertEqual(self.mode("tls"), "0o700")
 
     def test_node_tightens_an_open_data_dir(self):

@@ -14,11 +14,13 @@
 #include "admin/internal/password_hash.h"
 #include "admin/internal/text_rules.h"
 #include "common/log.h"
+#include "store/file_modes.h"
 
 namespace herald::admin::detail {
 namespace {
 
 constexpr const char* kFirstAdmin = "admin";
+constexpr const char* kInitialPasswordFile = "initial-admin-password";
 constexpr size_t kMinAdminPassword = 12;
 constexpr size_t kMaxAdminPassword = 128;
 constexpr std::array<std::string_view, 2> kPasswordFields = {"current_password", "password"};
@@ -30,25 +32,6 @@ PasswordHash hashOf(const store::AdminRecord& a) {
 store::AdminRecord recordOf(const std::string& name, const PasswordHash& h, int64_t created,
                             int64_t now) {
   return store::AdminRecord{name, h.algorithm, h.iterations, h.salt_hex, h.hash_hex, created, now};
-}
-
-// Writes `text` to a new file readable by its owner only, replacing an older one.
-Result<void> writeSecretFile(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return unexpected(unavailable("cannot create " + tmp.string() + ": " + strerror(errno)));
-  bool ok = ::fchmod(fd, 0600) == 0 &&
-            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return unexpected(unavailable("cannot write " + path.string() + ": " + strerror(errno)));
-  }
-  return {};
 }
 
 }  // namespace
@@ -66,8 +49,8 @@ ApiResult<std::optional<std::filesystem::path>> Accounts::ensureFirstAdmin(
   if (password.empty()) {
     // The file first: an administrator whose password nobody can read locks everyone out.
     password = randomBase64Url(18);
-    file = data_dir / "initial-admin-password";
-    if (auto w = writeSecretFile(file, password + "\n"); !w) {
+    file = data_dir / kInitialPasswordFile;
+    if (auto w = store::writePrivateFile(file, password + "\n"); !w) {
       return tl::unexpected(internalError(w.error()));
     }
   }
@@ -97,24 +80,43 @@ ApiResult<void> Accounts::audit(const Actor& actor, const std::string& action,
   return {};
 }
 
+ApiResult<void> Accounts::loadDeviceKey(const std::filesystem::path& data_dir) {
+  data_dir_ = data_dir;
+  if (auto r = devices_.loadKey(data_dir); !r) return tl::unexpected(internalError(r.error()));
+  return {};
+}
+
 ApiResult<Session> Accounts::login(const std::string& username, const std::string& password,
-                                   const std::string& source_address, int64_t* retry_after_s) {
-  // While blocked, the password is not even checked: a guess then learns nothing.
-  if (auto wait = limiter_.blockedFor(source_address)) {
-    if (retry_after_s != nullptr) *retry_after_s = *wait;
-    return tl::unexpected(rateLimited(*wait, "failed logins"));
+                                   const std::string& source_address,
+                                   const std::string& device_token, int64_t* retry_after_s) {
+  std::optional<DeviceTokens::Verified> device;
+  if (!device_token.empty()) device = devices_.verify(device_token, username);
+  // The place is taken before the password is checked, so that concurrent guesses count; while
+  // refused, the password is not even checked: a guess then learns nothing.
+  auto admission = limiter_.admit(loginSourceKey(source_address), username.substr(0, 256),
+                                  device ? device->id : "", device ? device->expires_at : 0);
+  if (!admission.ticket) {
+    ++rate_limited_;
+    HLOG_INFO(Admin, "login as '{}' from {} refused for {} s: too many {}", failedLoginActor(username),
+              source_address, admission.retry_after_s, admission.reason);
+    if (retry_after_s != nullptr) *retry_after_s = admission.retry_after_s;
+    return tl::unexpected(rateLimited(admission.retry_after_s, admission.reason));
   }
+  const LoginLimiter::Ticket& ticket = *admission.ticket;
   std::optional<store::AdminRecord> admin;
   {
     std::lock_guard<std::mutex> lock(ctx_.store_mu);
     auto found = ctx_.store->findAdmin(username);
-    if (!found) return tl::unexpected(internalError(found.error()));
+    if (!found) {
+      limiter_.finish(ticket, LoginLimiter::Outcome::Abandoned);
+      return tl::unexpected(internalError(found.error()));
+    }
     admin = std::move(*found);
   }
   // The same work for an unknown name as for a wrong password.
   bool ok = verifyPassword(admin ? hashOf(*admin) : decoyHash(), password) && admin.has_value();
+  limiter_.finish(ticket, ok ? LoginLimiter::Outcome::Succeeded : LoginLimiter::Outcome::Failed);
   if (!ok) {
-    limiter_.recordFailure(source_address);
     ++failed_logins_;
     std::string tried = failedLoginActor(username);
     if (auto a = audit(Actor{tried, source_address}, "login_failed", tried); !a) {
@@ -125,7 +127,9 @@ ApiResult<Session> Accounts::login(const std::string& username, const std::strin
   if (auto a = audit(Actor{username, source_address}, "login", username); !a) {
     return tl::unexpected(a.error());
   }
-  return sessions_.create(username);
+  Session session = sessions_.create(username);
+  session.device_token = devices_.issue(username);
+  return session;
 }
 
 ApiResult<void> Accounts::logout(const std::string& token) {
@@ -165,12 +169,16 @@ ApiResult<void> Accounts::changePassword(const std::string& name, const nlohmann
   }
   if (!admin) return tl::unexpected(notFound("no administrator " + shown(name)));
   // A stolen token must not become a way to guess the password: wrong current passwords count
-  // with failed logins from the same address, and while it is limited none is checked.
-  if (auto wait = limiter_.blockedFor(source_address)) {
-    return tl::unexpected(rateLimited(*wait, "wrong passwords"));
+  // with failed logins (address, account, node), and while those are spent none is checked.
+  auto admission = limiter_.admit(loginSourceKey(source_address), name);
+  if (!admission.ticket) {
+    ++rate_limited_;
+    return tl::unexpected(rateLimited(admission.retry_after_s, "wrong passwords"));
   }
-  if (!verifyPassword(hashOf(*admin), **current)) {
-    limiter_.recordFailure(source_address);
+  bool ok = verifyPassword(hashOf(*admin), **current);
+  limiter_.finish(*admission.ticket,
+                  ok ? LoginLimiter::Outcome::Succeeded : LoginLimiter::Outcome::Failed);
+  if (!ok) {
     return tl::unexpected(
         brokenRule("current_password", "current_password", "the current password is not right"));
   }
@@ -186,6 +194,17 @@ ApiResult<void> Accounts::changePassword(const std::string& name, const nlohmann
   });
   if (!r) return tl::unexpected(r.error());
   sessions_.revokeOthers(name, session.token);
+  if (name == kFirstAdmin && !data_dir_.empty()) {
+    // The first-start password is no longer the password: it must not lie around.
+    std::error_code ec;
+    std::filesystem::path file = data_dir_ / kInitialPasswordFile;
+    if (std::filesystem::remove(file, ec)) {
+      HLOG_INFO(Admin, "administrator '{}' changed the first-start password; {} removed", name,
+                file.string());
+    } else if (ec) {
+      HLOG_WARN(Admin, "cannot remove {}: {}", file.string(), ec.message());
+    }
+  }
   return {};
 }
 

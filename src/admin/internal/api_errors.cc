@@ -85,7 +85,7 @@ ApiError forbidden(std::string message) {
 
 ApiError rateLimited(int64_t retry_after_s, std::string_view what) {
   ApiError e{429, "rate_limited", "", "", "", ""};
-  e.message = "too many " + std::string(what) + " from your address; wait and try again";
+  e.message = "too many " + std::string(what) + "; wait and try again";
   e.retry_after_s = retry_after_s;
   return e;
 }

@@ -79,6 +79,7 @@ ApiResult<Outcome> commitOnce(Context& ctx, const ChangeFn& fn, int64_t now,
   if (auto id = ctx.store->appendAudit(audit); !id) {
     return tl::unexpected(internalError(id.error()));
   }
+  if (auto p = pruneAuditIfDue(ctx, false); !p) return tl::unexpected(p.error());
   if (auto c = tx.commit(); !c) return tl::unexpected(internalError(c.error()));
   return out;
 }
@@ -100,6 +101,19 @@ std::optional<std::string> jsonText(const nlohmann::json& j) {
 }
 
 }  // namespace
+
+ApiResult<void> pruneAuditIfDue(Context& ctx, bool force) {
+  if (!force && ++ctx.audits_since_prune < kAuditPruneEvery) return {};
+  ctx.audits_since_prune = 0;
+  int64_t before = ctx.clock.unixSeconds() - ctx.seed.audit_retention_days * 24 * 3600;
+  auto pruned = ctx.store->pruneAudit(before, ctx.seed.audit_retention_rows);
+  if (!pruned) return tl::unexpected(internalError(pruned.error()));
+  if (*pruned > 0) {
+    HLOG_INFO(Admin, "audit log: {} entries past the retention ({} days, {} entries) deleted",
+              *pruned, ctx.seed.audit_retention_days, ctx.seed.audit_retention_rows);
+  }
+  return {};
+}
 
 store::AuditRecord auditEntry(const Actor& actor, std::string action, std::string object_type,
                               std::string object_id, const nlohmann::json& before,

@@ -58,6 +58,11 @@ ApiResult<Answer> configChange(Context& ctx, const ChangeFn& fn);
 ApiResult<Answer> plainChange(Context& ctx, const ChangeFn& fn,
                               const std::function<ApiResult<void>()>& first = nullptr);
 
+// Applies the audit retention of the seed (days, rows) when `force`, or once every
+// kAuditPruneEvery entries. REQUIRES: store_mu held (inside the caller's transaction or not).
+inline constexpr int64_t kAuditPruneEvery = 256;
+ApiResult<void> pruneAuditIfDue(Context& ctx, bool force);
+
 // At open, before the node runs: commits a configuration change (bumping policy_version)
 // without applying it; the node applies the policy it reads at start.
 ApiResult<Answer> startupChange(Context& ctx, const ChangeFn& fn);

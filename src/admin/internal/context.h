@@ -42,6 +42,8 @@ class Context {
   const int64_t opened_at;  // unix seconds; updated_at of parameters never changed
   std::mutex change_mu;
   std::mutex store_mu;
+  // Audit entries written since the log was last pruned (pruneAuditIfDue). Guarded by store_mu.
+  int64_t audits_since_prune = 0;
 
  private:
   mutable std::mutex policy_mu_;

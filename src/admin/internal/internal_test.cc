@@ -1,10 +1,17 @@
 // Unit tests of the admin service's building blocks: text rules, password hashing, sessions,
-// the login limiter and the parameter catalog.
+// the login limiter, device tokens and the parameter catalog.
 
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "admin/internal/device_tokens.h"
+#include "admin/internal/login_limiter.h"
 #include "admin/internal/param_catalog.h"
 #include "admin/internal/password_hash.h"
 #include "admin/internal/sessions.h"
@@ -139,21 +146,172 @@ TEST(SessionTableTest, IdleAndAbsoluteExpiry) {
   EXPECT_FALSE(sessions.use(t.token));
 }
 
-TEST(LoginLimiterTest, BlocksUntilTheOldestOfFiveIsAMinuteOld) {
+using Outcome = LoginLimiter::Outcome;
+
+// One attempt from `source` for `account` that fails (or is refused: then false).
+bool fail(LoginLimiter& l, const std::string& source, const std::string& account,
+          const std::string& device = "") {
+  auto a = l.admit(source, account, device, device.empty() ? 0 : 1'000'000'000'000);
+  if (!a.ticket) return false;
+  l.finish(*a.ticket, Outcome::Failed);
+  return true;
+}
+
+TEST(LoginLimiterTest, FiveFailuresBlockASourceUntilTheOldestIsAMinuteOld) {
   FakeClock clock;
   LoginLimiter limiter(clock);
   for (int i = 0; i < 4; ++i) {
-    limiter.recordFailure("a");
+    EXPECT_TRUE(fail(limiter, "a", "u" + std::to_string(i)));
     clock.advance(std::chrono::seconds(10));
   }
-  EXPECT_FALSE(limiter.blockedFor("a"));
-  limiter.recordFailure("a");  // at 40 s; the first was at 0 s
-  EXPECT_EQ(limiter.blockedFor("a"), 20);
-  EXPECT_FALSE(limiter.blockedFor("b"));
+  EXPECT_TRUE(fail(limiter, "a", "u4"));  // at 40 s; the first was at 0 s
+  auto refused = limiter.admit("a", "other", "");
+  EXPECT_FALSE(refused.ticket);
+  EXPECT_EQ(refused.retry_after_s, 20);
+  EXPECT_EQ(refused.reason, "failed logins from your address");
+  EXPECT_TRUE(limiter.admit("b", "other", "").ticket);
   clock.advance(std::chrono::milliseconds(19500));
-  EXPECT_EQ(limiter.blockedFor("a"), 1);  // rounded up
+  EXPECT_EQ(limiter.admit("a", "other", "").retry_after_s, 1);  // rounded up
   clock.advance(std::chrono::milliseconds(500));
-  EXPECT_FALSE(limiter.blockedFor("a"));
+  EXPECT_TRUE(limiter.admit("a", "other", "").ticket);
+}
+
+TEST(LoginLimiterTest, LoopbackIsOneSourceAndIpv6CountsPer64) {
+  EXPECT_EQ(loginSourceKey("127.0.0.1"), "127.0.0.0/8");
+  EXPECT_EQ(loginSourceKey("127.200.3.4"), "127.0.0.0/8");
+  EXPECT_EQ(loginSourceKey("::1"), "127.0.0.0/8");
+  EXPECT_EQ(loginSourceKey("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(loginSourceKey("::ffff:192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(loginSourceKey("2001:db8:1:2::5"), "2001:db8:1:2::/64");
+  EXPECT_EQ(loginSourceKey("2001:db8:1:2:ffff:ee:dd:1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(loginSourceKey("2001:db8:1:3::5"), "2001:db8:1:3::/64");
+  EXPECT_EQ(loginSourceKey("not an address"), "not an address");
+}
+
+TEST(LoginLimiterTest, AttemptsInFlightTakeTheirPlaceBeforeTheCheck) {
+  FakeClock clock;
+  LoginLimiter limiter(clock);
+  std::vector<LoginLimiter::Ticket> tickets;
+  for (int i = 0; i < 40; ++i) {
+    auto a = limiter.admit("a", "admin", "");
+    if (a.ticket) tickets.push_back(*a.ticket);
+  }
+  EXPECT_EQ(tickets.size(), 5u);  // 40 concurrent guesses, 5 password checks
+  for (const auto& t : tickets) limiter.finish(t, Outcome::Failed);
+  EXPECT_FALSE(limiter.admit("a", "admin", "").ticket);
+  // An attempt that was not decided gives its place back.
+  auto b = limiter.admit("b", "admin", "");
+  ASSERT_TRUE(b.ticket);
+  limiter.finish(*b.ticket, Outcome::Abandoned);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(fail(limiter, "b", "admin")) << i;
+}
+
+TEST(LoginLimiterTest, AnAccountBacksOffAfterTenFailuresWhateverTheSource) {
+  FakeClock clock;
+  LoginLimiter limiter(clock);
+  int source = 0;
+  auto next = [&] { return "192.0.2." + std::to_string(++source); };
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(fail(limiter, next(), "admin")) << i;
+  auto r = limiter.admit(next(), "admin", "");
+  ASSERT_FALSE(r.ticket);
+  EXPECT_EQ(r.retry_after_s, 1);
+  EXPECT_EQ(r.reason, "failed logins for this account");
+  EXPECT_TRUE(limiter.admit(next(), "bob", "").ticket);  // other accounts are not affected
+  // 1 s, 2 s, 4 s, ... between tries, one at a time, up to 300 s.
+  int64_t expected = 1;
+  for (int i = 0; i < 12; ++i) {
+    clock.advance(std::chrono::seconds(expected) - std::chrono::milliseconds(1));
+    EXPECT_FALSE(limiter.admit(next(), "admin", "").ticket) << i;
+    clock.advance(std::chrono::milliseconds(1));
+    auto a = limiter.admit(next(), "admin", "");
+    ASSERT_TRUE(a.ticket) << i;
+    EXPECT_FALSE(limiter.admit(next(), "admin", "").ticket) << "one in flight at a time";
+    limiter.finish(*a.ticket, Outcome::Failed);
+    expected = std::min<int64_t>(expected * 2, 300);
+  }
+  EXPECT_EQ(expected, 300);
+  EXPECT_EQ(limiter.admit(next(), "admin", "").retry_after_s, 300);
+  // 15 minutes without a failure start the count again.
+  clock.advance(std::chrono::minutes(15));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(fail(limiter, next(), "admin")) << i;
+  EXPECT_FALSE(limiter.admit(next(), "admin", "").ticket);
+  // So does a success.
+  clock.advance(std::chrono::seconds(1));
+  auto ok = limiter.admit(next(), "admin", "");
+  ASSERT_TRUE(ok.ticket);
+  limiter.finish(*ok.ticket, Outcome::Succeeded);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(fail(limiter, next(), "admin")) << i;
+}
+
+TEST(LoginLimiterTest, TheNodeRefusesEveryoneAfter100FailuresAMinute) {
+  FakeClock clock;
+  LoginLimiter limiter(clock);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(fail(limiter, "10.0." + std::to_string(i / 4) + "." + std::to_string(i),
+                     "user" + std::to_string(i)))
+        << i;
+  }
+  auto r = limiter.admit("10.9.9.9", "fresh", "");
+  ASSERT_FALSE(r.ticket);
+  EXPECT_EQ(r.reason, "failed logins on this node");
+  EXPECT_EQ(r.retry_after_s, 60);
+  clock.advance(std::chrono::seconds(60));
+  EXPECT_TRUE(limiter.admit("10.9.9.9", "fresh", "").ticket);
+}
+
+TEST(LoginLimiterTest, AKnownDeviceIsNotLockedOutByAGuesser) {
+  FakeClock clock;
+  LoginLimiter limiter(clock);
+  for (int i = 0; i < 100; ++i) fail(limiter, "10.0.0." + std::to_string(i), "admin");
+  EXPECT_FALSE(limiter.admit("10.1.1.1", "admin", "").ticket);  // every budget spent
+  auto a = limiter.admit("10.0.0.1", "admin", "dev1", 2'000'000'000);
+  ASSERT_TRUE(a.ticket);
+  limiter.finish(*a.ticket, Outcome::Succeeded);
+  // A device has 5 failures; then it is revoked and the ordinary budgets apply.
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(fail(limiter, "10.0.0.1", "admin", "dev1")) << i;
+  EXPECT_TRUE(limiter.revoked("dev1"));
+  EXPECT_FALSE(limiter.admit("10.0.0.1", "admin", "dev1", 2'000'000'000).ticket);
+  clock.advance(std::chrono::minutes(20));
+  EXPECT_FALSE(limiter.revoked("dev2"));
+  EXPECT_TRUE(limiter.admit("10.0.0.1", "admin", "dev2", 2'000'000'000).ticket);
+}
+
+TEST(DeviceTokensTest, VerifiesOnlyItsOwnUnexpiredTokensForTheirUser) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("herald-device-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  FakeClock clock;
+  DeviceTokens tokens(clock);
+  EXPECT_EQ(tokens.issue("admin"), "");  // no key yet: nothing issued
+  ASSERT_TRUE(tokens.loadKey(dir));
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "admin-device-key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string t = tokens.issue("admin");
+  auto v = tokens.verify(t, "admin");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->expires_at, clock.unixSeconds() + DeviceTokens::kLifetimeS);
+  EXPECT_NE(tokens.issue("admin"), t);
+  EXPECT_NE(tokens.verify(tokens.issue("admin"), "admin")->id, v->id);
+  EXPECT_FALSE(tokens.verify(t, "bob"));
+  std::string forged = t;
+  forged[3] = forged[3] == '9' ? '8' : '9';  // a later expiry
+  EXPECT_FALSE(tokens.verify(forged, "admin"));
+  EXPECT_FALSE(tokens.verify(t.substr(0, t.size() - 1), "admin"));
+  EXPECT_FALSE(tokens.verify("", "admin"));
+  EXPECT_FALSE(tokens.verify("d1..x.y", "admin"));
+  // The key survives a restart; another key knows none of these.
+  DeviceTokens again(clock);
+  ASSERT_TRUE(again.loadKey(dir));
+  EXPECT_TRUE(again.verify(t, "admin"));
+  std::filesystem::remove(dir / "admin-device-key");
+  DeviceTokens fresh(clock);
+  ASSERT_TRUE(fresh.loadKey(dir));
+  EXPECT_FALSE(fresh.verify(t, "admin"));
+  clock.advance(std::chrono::seconds(DeviceTokens::kLifetimeS));
+  EXPECT_FALSE(tokens.verify(t, "admin"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ParamCatalogTest, SortedClusterFirstAndEveryAccessRoundTrips) {

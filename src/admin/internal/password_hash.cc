@@ -90,13 +90,18 @@ const PasswordHash& decoyHash() {
 }
 
 std::string randomBase64Url(size_t bytes) {
+  std::vector<unsigned char> raw = randomBytes(bytes);
+  return base64Url(raw.data(), raw.size());
+}
+
+std::string base64Url(const unsigned char* data, size_t n) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::vector<unsigned char> raw = randomBytes(bytes);
   std::string out;
   uint32_t acc = 0;
   int bits = 0;
-  for (unsigned char b : raw) {
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char b = data[i];
     acc = (acc << 8) | b;
     bits += 8;
     while (bits >= 6) {

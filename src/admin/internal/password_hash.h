@@ -34,5 +34,7 @@ const PasswordHash& decoyHash();
 
 // `bytes` random bytes (OpenSSL RAND_bytes), base64url without padding.
 std::string randomBase64Url(size_t bytes);
+// `n` bytes as base64url without padding.
+std::string base64Url(const unsigned char* data, size_t n);
 
 }  // namespace herald::admin::detail

@@ -9,9 +9,6 @@ namespace {
 
 int64_t seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
 
-// Bounds the memory an address spray can take; stale entries are dropped first.
-constexpr size_t kMaxTrackedAddresses = 10000;
-
 }  // namespace
 
 bool SessionTable::live(const Entry& e, TimePoint now) const {
@@ -21,7 +18,7 @@ bool SessionTable::live(const Entry& e, TimePoint now) const {
 // expires_at: the idle deadline, or the absolute one when that comes first.
 Session SessionTable::sessionOf(const std::string& token, const Entry& e, TimePoint now) const {
   TimePoint deadline = std::min(e.last_used + kIdle, e.created + kAbsolute);
-  return Session{token, e.username, clock_.unixSeconds() + seconds(deadline - now)};
+  return Session{token, e.username, clock_.unixSeconds() + seconds(deadline - now), ""};
 }
 
 Session SessionTable::create(const std::string& username) {
@@ -61,35 +58,6 @@ void SessionTable::revokeOthers(const std::string& username, const std::string& 
   std::lock_guard<std::mutex> lock(mu_);
   std::erase_if(tokens_,
                 [&](const auto& kv) { return kv.second.username == username && kv.first != keep; });
-}
-
-void LoginLimiter::forgetOld(std::deque<TimePoint>& failures, TimePoint now) const {
-  while (!failures.empty() && now - failures.front() >= kWindow) failures.pop_front();
-}
-
-std::optional<int64_t> LoginLimiter::blockedFor(const std::string& address) {
-  TimePoint now = clock_.now();
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = failures_.find(address);
-  if (it == failures_.end()) return std::nullopt;
-  forgetOld(it->second, now);
-  if (it->second.size() < static_cast<size_t>(kMaxFailures)) return std::nullopt;
-  // The block ends when fewer than kMaxFailures failures are younger than the window.
-  TimePoint ends = it->second[it->second.size() - kMaxFailures] + kWindow;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ends - now).count();
-  return std::max<int64_t>(1, (ms + 999) / 1000);
-}
-
-void LoginLimiter::recordFailure(const std::string& address) {
-  TimePoint now = clock_.now();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (failures_.size() >= kMaxTrackedAddresses && !failures_.count(address)) {
-    for (auto it = failures_.begin(); it != failures_.end();) {
-      forgetOld(it->second, now);
-      it = it->second.empty() ? failures_.erase(it) : std::next(it);
-    }
-  }
-  failures_[address].push_back(now);
 }
 
 }  // namespace herald::admin::detail

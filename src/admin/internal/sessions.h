@@ -1,14 +1,10 @@
 #pragma once
 
-// Administrators' sessions and the login rate limit (docs/admin-api.md, Authentication).
-// Both live in memory only: a restart signs everyone out and forgets failures. Thread-safe.
-//
-// SessionTable: tokens of 32 random bytes (base64url) that expire 8 h after their last use
-// and 24 h after login. LoginLimiter: an address with 5 failed logins within 60 s is refused
-// until the oldest of them is 60 s old.
+// Administrators' sessions (docs/admin-api.md, Authentication): tokens of 32 random bytes
+// (base64url) that expire 8 h after their last use and 24 h after login. In memory only: a
+// restart signs everyone out. Thread-safe.
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -46,25 +42,6 @@ class SessionTable {
   const Clock& clock_;
   std::mutex mu_;
   std::map<std::string, Entry> tokens_;
-};
-
-class LoginLimiter {
- public:
-  static constexpr int kMaxFailures = 5;
-  static constexpr Duration kWindow = std::chrono::seconds(60);
-
-  explicit LoginLimiter(const Clock& clock) : clock_(clock) {}
-
-  // Seconds until `address` may try again (at least 1), or nullopt when it may now.
-  std::optional<int64_t> blockedFor(const std::string& address);
-  void recordFailure(const std::string& address);
-
- private:
-  void forgetOld(std::deque<TimePoint>& failures, TimePoint now) const;
-
-  const Clock& clock_;
-  std::mutex mu_;
-  std::map<std::string, std::deque<TimePoint>> failures_;
 };
 
 }  // namespace herald::admin::detail

@@ -28,6 +28,15 @@
     },
   };
 
+  // Device tokens (localStorage: they outlive the tab and sign-out): a login from this browser
+  // before lets the next one through while guessers have spent the shared login limits.
+  const deviceTokens = {
+    get(username) { return localStorage.getItem(`herald.device.${username}`) || ''; },
+    set(username, token) {
+      if (token) localStorage.setItem(`herald.device.${username}`, token);
+    },
+  };
+
   // -------------------------------------------------------------------------------------------
   // DOM helpers
 
@@ -161,15 +170,19 @@
     const button = $('login-form').querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      const r = await api('POST', '/login', { body: { username: user, password }, auth: false });
+      const body = { username: user, password };
+      const device = deviceTokens.get(user);
+      if (device) body.device_token = device;
+      const r = await api('POST', '/login', { body, auth: false });
       session.set(r.token, r.username);
+      deviceTokens.set(r.username, r.device_token);
       $('login-password').value = '';
       $('login-message').hidden = true;
       if (!location.hash || location.hash === '#' || location.hash === '#/') location.hash = '#/status';
       else route();
     } catch (e) {
       if (e.status === 429) {
-        errorEl.textContent = `Too many failed sign-ins from your address. Try again in ${e.retryAfter || 60} s.`;
+        errorEl.textContent = `Too many failed sign-ins (${e.message}). Try again in ${e.retryAfter || 60} s.`;
       } else if (e.status === 401) {
         errorEl.textContent = 'Wrong user name or password.';
       } else {
