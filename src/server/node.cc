@@ -484,7 +484,11 @@ admin::NodeStatus Node::Impl::status() {
   st.node = config.node.name;
   st.started_at = started_at;
   if (transport->listening()) st.listeners = sipListeners();
-  if (http) st.listeners.push_back(http->listener());
+  if (http) {
+    st.listeners.push_back(http->listener());
+    st.counters["admin.connections_open"] = http->openConnections();
+    st.counters["admin.connections_refused"] = http->refusedConnections();
+  }
   auto t = transport->stats();
   st.counters["sip.received"] = t.received;
   st.counters["sip.sent"] = t.sent;

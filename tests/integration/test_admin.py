@@ -317,6 +317,8 @@ class LoginLimitsTest(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertEqual(status["counters"]["admin.logins_failed"], 5)
         self.assertGreaterEqual(status["counters"]["admin.logins_rate_limited"], 296)
+        self.assertGreaterEqual(status["counters"]["admin.connections_open"], 1)  # this one
+        self.assertEqual(status["counters"]["admin.connections_refused"], 0)
 
     def test_changing_the_first_password_removes_its_file(self):
         node = Node(transports=("udp",), extra="")
