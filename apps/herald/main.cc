@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "admin/cli.h"
 #include "server/commands.h"
@@ -15,7 +16,7 @@
 #endif
 
 int main(int argc, char** argv) {
-  CLI::App app{"Herald: IM & Presence server with SIP federation"};
+  CLI::App app{"Herald: IM & Presence server with SIP federation", "herald"};
   app.set_version_flag("--version", std::string("herald ") + HERALD_VERSION);
   app.require_subcommand(1);
 
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (std::string m = herald::admin::unknownCommandMessage(app, args); !m.empty()) {
+      std::cerr << m << "\n";
+      return 2;
+    }
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }

@@ -947,15 +947,46 @@ int AdminCli::run(const CliIo& io, const OfflineUserRunner& offline) const {
   return Runner(*o_, io).run(offline);
 }
 
+std::string unknownCommandMessage(const CLI::App& app, const std::vector<std::string>& args) {
+  const CLI::App* at = &app;
+  std::string path = app.get_name();
+  for (const std::string& arg : args) {
+    if (arg.empty() || arg[0] == '-') return "";  // an option: not a command word
+    const CLI::App* next = nullptr;
+    for (const CLI::App* sub : at->get_subcommands({})) {
+      if (sub->check_name(arg)) next = sub;
+    }
+    if (next != nullptr) {
+      at = next;
+      path += " " + arg;
+      continue;
+    }
+    if (at->get_require_subcommand_min() == 0) return "";  // a leaf's argument
+    std::string names;
+    for (const CLI::App* sub : at->get_subcommands({})) {
+      if (sub->get_name().empty()) continue;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    return path + ": unknown command '" + printable(arg) + "' (commands: " + names +
+           "); run '" + path + " --help'";
+  }
+  return "";
+}
+
 int runAdminCli(const std::vector<std::string>& args, const CliIo& io,
                 const OfflineUserRunner& offline) {
   CLI::App app{"herald"};
+  app.name("herald");
   app.require_subcommand(1);
   AdminCli cli(app);
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
+    if (std::string m = unknownCommandMessage(app, args); !m.empty()) {
+      *io.err << m << "\n";
+      return kExitUsage;
+    }
     int code = app.exit(e, *io.out, *io.err);
     return code == 0 ? kExitOk : kExitUsage;
   }

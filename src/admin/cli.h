@@ -81,6 +81,12 @@ class AdminCli {
   std::unique_ptr<Options> o_;
 };
 
+// After a parse error of `app` on `args` (without the program name): when the error is a
+// word that names no command where a command is needed ("herald nonsense", "herald domain
+// frob"), the message that says so and lists the commands there; otherwise "". CLI11 itself
+// says only "A subcommand is required" then.
+std::string unknownCommandMessage(const CLI::App& app, const std::vector<std::string>& args);
+
 // Parses `args` (without the program name) with an App that has only these subcommands and
 // runs the chosen one, as main() does; usage errors print on io.err and give 2. For tests.
 int runAdminCli(const std::vector<std::string>& args, const CliIo& io,

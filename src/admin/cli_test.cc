@@ -409,6 +409,19 @@ TEST_F(CliTest, UsageErrorsExit2) {
   EXPECT_TRUE(fake_.calls().empty());
 }
 
+TEST_F(CliTest, AnUnknownCommandIsNamed) {
+  EXPECT_EQ(run({"nonsense"}), 2);
+  EXPECT_EQ(err_.rfind("herald: unknown command 'nonsense' (commands: ", 0), 0u) << err_;
+  EXPECT_NE(err_.find("domain"), std::string::npos) << err_;
+  EXPECT_EQ(run({"domain", "frobnicate"}), 2);
+  EXPECT_EQ(err_.rfind("herald domain: unknown command 'frobnicate' (commands: list, add", 0), 0u)
+      << err_;
+  EXPECT_NE(err_.find("run 'herald domain --help'"), std::string::npos) << err_;
+  // Other usage errors keep CLI11's own message.
+  EXPECT_EQ(run({"domain"}), 2);
+  EXPECT_EQ(err_.find("unknown command"), std::string::npos) << err_;
+}
+
 TEST_F(CliTest, HelpDescribesEveryCommandAndOption) {
   EXPECT_EQ(run({"--help"}), 0);
   for (const char* cmd :

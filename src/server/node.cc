@@ -125,6 +125,7 @@ struct Node::Impl final : public admin::NodeControl {
   const Clock& clock = SystemClock::instance();
   int64_t started_at = 0;
   std::filesystem::path db_path;
+  int schema_version = 0;
   // The policy in force, and when each service last changed state. apply_mu serializes
   // changes (the admin plane already does; this keeps NodeControl safe on its own).
   std::mutex apply_mu;
@@ -220,8 +221,9 @@ Result<void> Node::start() {
   auto bindings = (*opened)->loadBindings(n.clock.unixSeconds());
   if (!bindings) return unexpected(bindings.error());
   n.location.load(*bindings);
-  HLOG_INFO(Server, "store {}: {} users, {} bindings", db_path.string(), users->size(),
-            bindings->size());
+  n.schema_version = (*opened)->schemaVersion();
+  HLOG_INFO(Server, "store {} (schema {}): {} users, {} bindings", db_path.string(),
+            n.schema_version, users->size(), bindings->size());
   n.store = std::make_unique<store::StoreWorker>(std::move(*opened));
   store::StoreWorker* store_worker = n.store.get();
   n.location.setPersist([store_worker](const std::string& aor,
@@ -511,6 +513,7 @@ admin::NodeStatus Node::Impl::status() {
   st.counters["registrar.bindings"] = location.bindingCount();
   st.counters["registrar.users"] = users.size();
   st.store_path = db_path.string();
+  st.schema_version = schema_version;
   return st;
 }
 

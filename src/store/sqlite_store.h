@@ -70,6 +70,7 @@ class SqliteStore final : public Store {
   Result<int64_t> bumpPolicyVersion() override;
 
   int64_t dataVersion() override { return db_->dataVersion(); }
+  int schemaVersion() override { return db_->schemaVersion(); }
 
   Result<void> begin() override { return db_->exec("BEGIN IMMEDIATE"); }
   Result<void> commit() override { return db_->exec("COMMIT"); }

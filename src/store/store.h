@@ -209,6 +209,8 @@ class Store {
 
   // Changes when any connection commits to the store (to notice edits made by the CLI).
   virtual int64_t dataVersion() = 0;
+  // The schema version the store is at (its last applied migration).
+  virtual int schemaVersion() = 0;
 
   // Group commit: the store runs several calls in one transaction when told so. The admin
   // plane runs each change (with its audit entry and policy_version bump) in one.

@@ -197,6 +197,12 @@ class LiveApplyTest(unittest.TestCase):
         services = {l["service"] for l in status["listeners"]}
         self.assertEqual(services, {"sip-proxy", "admin"})
         self.assertGreater(status["counters"]["sip.received"], 0)
+        # The real store's schema version (it was 0: the node never filled it in).
+        db = sqlite3.connect(os.path.join(self.node.dir, "data", "herald.db"))
+        (schema,) = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        db.close()
+        self.assertGreaterEqual(schema, 2)
+        self.assertEqual(status["store"]["schema_version"], schema)
         st, audit, _ = api("GET", "/api/v1/audit?object_type=domain&limit=5")
         self.assertEqual(st, 200, audit)
         entry = audit["items"][0]
