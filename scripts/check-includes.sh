@@ -15,12 +15,13 @@ declare -A allowed=(
   [sip/transaction]="common sip/message sip/parser"
   [sip/transport]="common sip/message sip/parser sip/transaction"
   [sip/proxy]="common sip/message sip/parser sip/transaction"
+  [policy]=""
   [store]="common"
   [registrar]="common sip/message sip/parser sip/transaction sip/proxy store"
   [im]="common sip/message sip/parser sip/transaction sip/proxy store registrar"
   [config]="common sip/message sip/parser"
-  [admin]="common sip/message store registrar"
-  [server]="common sip/message sip/parser sip/transaction sip/transport sip/proxy store registrar im config admin"
+  [admin]="common sip/message policy store registrar"
+  [server]="common sip/message sip/parser sip/transaction sip/transport sip/proxy policy store registrar im config admin"
 )
 # folders that must not include heavy I/O headers
 core="common sip/message sip/parser sip/transaction"

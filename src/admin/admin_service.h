@@ -23,7 +23,7 @@
 #include <tl/expected.hpp>
 
 #include "admin/node_control.h"
-#include "admin/policy.h"
+#include "policy/policy.h"
 #include "common/clock.h"
 
 namespace herald::admin {

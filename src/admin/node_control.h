@@ -9,10 +9,19 @@
 #include <string>
 #include <vector>
 
-#include "admin/policy.h"
+#include "policy/policy.h"
 #include "common/result.h"
 
 namespace herald::admin {
+
+// The snapshot the admin plane builds (src/policy), named as the admin code always has.
+using policy::ClusterParams;
+using policy::kServices;
+using policy::NodeParams;
+using policy::Policy;
+using policy::PolicyPtr;
+using policy::Service;
+using policy::ServiceSwitches;
 
 struct ListenerInfo {
   std::string transport;  // "udp", "tcp", "tls"

@@ -53,9 +53,9 @@ class WorkerStack final : public sip::TransportReceiver {
            proxy_.activeContexts() == 0;
   }
   // On this worker, between requests: the snapshot new requests see from now on.
-  void applyPolicy(const admin::PolicyPtr& policy) {
+  void applyPolicy(const policy::PolicyPtr& policy) {
     routing_.policy = policy;
-    const admin::NodeParams& p = policy->node;
+    const policy::NodeParams& p = policy->node;
     tm_.setTimers(sip::TimerConfig{Duration(p.sip_t1_ms), Duration(p.sip_t2_ms),
                                    Duration(p.sip_t4_ms)});
     registrar::RegistrarConfig rc = registrar_base_;
@@ -76,21 +76,21 @@ class WorkerStack final : public sip::TransportReceiver {
   sip::Proxy proxy_;
 };
 
-const char* serviceName(admin::Service s) {
+const char* serviceName(policy::Service s) {
   switch (s) {
-    case admin::Service::SipProxy:
+    case policy::Service::SipProxy:
       return "sip-proxy";
-    case admin::Service::SipFederation:
+    case policy::Service::SipFederation:
       return "sip-federation";
-    case admin::Service::Presence:
+    case policy::Service::Presence:
       return "presence";
   }
   return "?";
 }
 
 // The node parameters as the config file sets them: the base that API values override.
-admin::NodeParams nodeDefaults(const config::Config& c) {
-  admin::NodeParams p;
+policy::NodeParams nodeDefaults(const config::Config& c) {
+  policy::NodeParams p;
   p.sip_t1_ms = static_cast<int>(c.sip.t1_ms);
   p.sip_t2_ms = static_cast<int>(c.sip.t2_ms);
   p.sip_t4_ms = static_cast<int>(c.sip.t4_ms);
@@ -108,13 +108,13 @@ struct Node::Impl final : public admin::NodeControl {
   explicit Impl(const config::Config& c) : config(c) {}
 
   // admin::NodeControl (admin threads).
-  Result<void> applyPolicy(admin::PolicyPtr policy) override;
+  Result<void> applyPolicy(policy::PolicyPtr policy) override;
   void userChanged(const std::string& username, const std::string& domain,
                    const std::string& ha1_md5, const std::string& ha1_sha256) override;
   void userDeleted(const std::string& username, const std::string& domain) override;
   size_t registeredContacts(const std::string& username, const std::string& domain) override;
-  Result<void> restartService(admin::Service s) override;
-  admin::ServiceStatus serviceStatus(admin::Service s) override;
+  Result<void> restartService(policy::Service s) override;
+  admin::ServiceStatus serviceStatus(policy::Service s) override;
   admin::NodeStatus status() override;
 
   // Runs f on every worker, one after the other, and returns when all have.
@@ -130,8 +130,8 @@ struct Node::Impl final : public admin::NodeControl {
   // changes (the admin plane already does; this keeps NodeControl safe on its own).
   std::mutex apply_mu;
   mutable std::mutex policy_mu;
-  admin::PolicyPtr policy;
-  std::map<admin::Service, int64_t> service_since;
+  policy::PolicyPtr policy;
+  std::map<policy::Service, int64_t> service_since;
   std::unique_ptr<admin::AdminService> admin;
   std::unique_ptr<admin::HttpApi> http;
   std::unique_ptr<store::StoreWorker> store;
@@ -281,7 +281,7 @@ Result<void> Node::start() {
   }
   n.admin = std::move(*admin);
   n.policy = n.admin->policy();
-  const admin::Policy& policy = *n.policy;
+  const policy::Policy& policy = *n.policy;
   for (const auto& t : config_.sip.trusted_sources) n.trusted.push_back(*Cidr::parse(t));
   if (policy.local_domains.empty()) HLOG_WARN(Server, "no local domains (sip.domains, or add one)");
   for (const auto& d : policy.local_domains) HLOG_INFO(Server, "local domain {}", d);
@@ -341,7 +341,7 @@ Result<void> Node::start() {
     n.transport->setReceiver(w, n.stacks.back().get());
   }
   n.transport->start();
-  for (admin::Service s : admin::kServices) n.service_since[s] = n.clock.unixSeconds();
+  for (policy::Service s : policy::kServices) n.service_since[s] = n.clock.unixSeconds();
   if (!policy.services.sip_proxy) {
     n.transport->closeListeners();
     HLOG_WARN(Server, "service sip-proxy is deactivated: no SIP listener is open");
@@ -387,9 +387,9 @@ void Node::Impl::onEveryWorker(const std::function<void(WorkerStack&)>& f) {
   }
 }
 
-Result<void> Node::Impl::applyPolicy(admin::PolicyPtr next) {
+Result<void> Node::Impl::applyPolicy(policy::PolicyPtr next) {
   std::lock_guard<std::mutex> apply(apply_mu);
-  admin::PolicyPtr prev;
+  policy::PolicyPtr prev;
   {
     std::lock_guard<std::mutex> lock(policy_mu);
     prev = policy;
@@ -404,13 +404,13 @@ Result<void> Node::Impl::applyPolicy(admin::PolicyPtr next) {
       HLOG_INFO(Server, "service sip-proxy deactivated: SIP listeners closed");
     }
   }
-  for (admin::Service s : admin::kServices) {
+  for (policy::Service s : policy::kServices) {
     if (next->services.activated(s) != prev->services.activated(s)) {
       std::lock_guard<std::mutex> lock(policy_mu);
       service_since[s] = clock.unixSeconds();
     }
   }
-  const admin::NodeParams& p = next->node;
+  const policy::NodeParams& p = next->node;
   if (p.log_level != prev->node.log_level) log::setLevel("*", p.log_level);
   transport->setConnectionLimits(Duration(int64_t{p.tcp_idle_timeout_s} * 1000),
                                  static_cast<uint32_t>(p.max_connections));
@@ -447,9 +447,9 @@ size_t Node::Impl::registeredContacts(const std::string& username, const std::st
   return location.lookup("sip:" + username + "@" + domain, clock.unixSeconds()).size();
 }
 
-Result<void> Node::Impl::restartService(admin::Service s) {
+Result<void> Node::Impl::restartService(policy::Service s) {
   std::lock_guard<std::mutex> apply(apply_mu);
-  if (s == admin::Service::SipProxy) {
+  if (s == policy::Service::SipProxy) {
     transport->closeListeners();
     if (auto r = transport->reopenListeners(); !r) return r;
   }
@@ -470,13 +470,13 @@ std::vector<admin::ListenerInfo> Node::Impl::sipListeners() const {
   return out;
 }
 
-admin::ServiceStatus Node::Impl::serviceStatus(admin::Service s) {
+admin::ServiceStatus Node::Impl::serviceStatus(policy::Service s) {
   admin::ServiceStatus st;
   std::lock_guard<std::mutex> lock(policy_mu);
   st.since = service_since[s];
   const bool on = policy->services.activated(s);
   st.state = on ? admin::ServiceState::Running : admin::ServiceState::Stopped;
-  if (s == admin::Service::SipProxy && on && transport->listening()) st.listeners = sipListeners();
+  if (s == policy::Service::SipProxy && on && transport->listening()) st.listeners = sipListeners();
   return st;
 }
 

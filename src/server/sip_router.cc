@@ -56,7 +56,7 @@ void SipRouter::route(sip::Proxy& proxy, sip::RequestContext& ctx) {
   const bool is_trusted = trusted(ctx.origin.source);
   const bool to_me = proxy.local().isMe(*uri) && !uri->has_user;
   const std::string domain = lowerHost(uri->host);
-  const admin::Policy& policy = *policy_.policy;
+  const policy::Policy& policy = *policy_.policy;
   const bool local_domain = policy.local_domains.count(domain) != 0;
 
   // A deactivated presence service (Tools > Control Center) refuses its requests outright.

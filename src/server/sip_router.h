@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "admin/policy.h"
+#include "policy/policy.h"
 #include "common/inet.h"
 #include "im/im_service.h"
 #include "registrar/digest.h"
@@ -33,7 +33,7 @@ namespace herald::server {
 // One per worker, changed only on that worker (between requests) when the admin plane applies
 // a new snapshot.
 struct RoutingPolicy {
-  admin::PolicyPtr policy;    // local domains, parameters, service switches
+  policy::PolicyPtr policy;    // local domains, parameters, service switches
   std::vector<Cidr> trusted;  // sources trusted without authentication (config file)
 };
 

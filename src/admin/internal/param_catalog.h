@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/admin_service.h"
-#include "admin/policy.h"
+#include "admin/node_control.h"  // the policy types
 
 namespace herald::admin::detail {
 

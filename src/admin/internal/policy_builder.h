@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "admin/admin_service.h"
-#include "admin/policy.h"
+#include "admin/node_control.h"  // the policy types
 #include "common/result.h"
 #include "store/store.h"
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "admin/policy.h"
+#include "admin/node_control.h"  // the policy types
 
 namespace herald::admin::detail {
 

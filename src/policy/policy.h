@@ -1,16 +1,18 @@
 #pragma once
 
 // Policy: the node's configuration as the SIP workers see it, one immutable snapshot
-// (DESIGN.md "Threads and state"). The admin plane builds a new one after every committed
-// change and hands it to NodeControl::applyPolicy(); a request keeps the snapshot it started
-// with. Users are not part of it (there may be 100,000): NodeControl hears of them one by one.
+// (DESIGN.md "Threads and state"). Data only, so that the data plane (server, federation,
+// presence) reads it without depending on the admin plane that builds it: the admin plane
+// makes a new one after every committed change and hands it to NodeControl::applyPolicy(); a
+// request keeps the snapshot it started with. Users are not part of it (there may be
+// 100,000): NodeControl hears of them one by one.
 
 #include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
 
-namespace herald::admin {
+namespace herald::policy {
 
 // Spec §4.8, cluster-wide.
 struct ClusterParams {
@@ -61,4 +63,4 @@ struct Policy {
 
 using PolicyPtr = std::shared_ptr<const Policy>;
 
-}  // namespace herald::admin
+}  // namespace herald::policy
