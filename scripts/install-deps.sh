@@ -12,7 +12,7 @@ packages=(
   # libraries (see docs/architecture.md for who uses which)
   libasio-dev libssl-dev libc-ares-dev libsqlite3-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libexpected-dev libxml2-dev
-  libcpp-httplib-dev libhttp-parser-dev libjemalloc-dev libabsl-dev
+  libcpp-httplib-dev libhttp-parser-dev libjemalloc-dev libabsl-dev libidn2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libosip2-dev
   openssl procps sip-tester python3

@@ -108,7 +108,7 @@ class AdminService {
   // The policy the store holds now (built at open; the node applies it at start).
   virtual PolicyPtr policy() const = 0;
 
-  // collection: "domains", "users", "params", "services", "audit".
+  // collection: "domains", "federated-domains", "users", "params", "services", "audit".
   virtual ApiResult<Answer> list(const std::string& collection, const ListQuery& q) = 0;
   virtual ApiResult<Answer> get(const std::string& collection, const std::string& key) = 0;
   virtual ApiResult<Answer> create(const std::string& collection, const nlohmann::json& body,

@@ -4,6 +4,7 @@
 #include "admin/internal/audit_log.h"
 #include "admin/internal/change_runner.h"
 #include "admin/internal/domains.h"
+#include "admin/internal/federated_domains.h"
 #include "admin/internal/params.h"
 #include "admin/internal/policy_builder.h"
 #include "admin/internal/text_rules.h"
@@ -19,6 +20,7 @@ AdminServiceImpl::AdminServiceImpl(std::unique_ptr<detail::Context> ctx)
   users_ = users.get();
   services_ = services.get();
   resources_["domains"] = std::make_unique<detail::Domains>(*ctx_);
+  resources_["federated-domains"] = std::make_unique<detail::FederatedDomains>(*ctx_);
   resources_["users"] = std::move(users);
   resources_["params"] = std::make_unique<detail::Params>(*ctx_);
   resources_["services"] = std::move(services);

@@ -1065,6 +1065,127 @@ TEST_F(AdminServiceTest, NoPasswordReachesTheAuditLogOrTheStore) {
   EXPECT_NE(audit.find("login_failed"), std::string::npos);
 }
 
+// --- Federated domains ---
+
+TEST_F(AdminServiceTest, FederatedDomainCreateDefaultsAndLiveApply) {
+  auto r = admin_->create("federated-domains",
+                          {{"name", "K.Test."}, {"integration", "sip"}, {"description", "K Corp"}},
+                          by());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->item["name"], "k.test");
+  EXPECT_EQ(r->item["description"], "K Corp");
+  EXPECT_EQ(r->item["integration"], "sip");
+  EXPECT_EQ(r->item["direct_federation"], false);
+  EXPECT_EQ(r->item["identity_policy"], "rfc5922");
+  EXPECT_EQ(r->item["discovery"], "both");
+  EXPECT_EQ(r->item["via_domain"], "");
+  EXPECT_EQ(r->item["discovered"], false);
+  EXPECT_EQ(r->item["incoming_acl"], "k.test");  // F2: created with the domain, read-only
+  EXPECT_EQ(r->item["version"], 1);
+  ASSERT_TRUE(node_.applied);
+  const auto& fd = node_.applied->federated_domains;
+  ASSERT_EQ(fd.count("k.test"), 1u);
+  EXPECT_EQ(fd.at("k.test").integration, policy::Integration::Sip);
+  EXPECT_EQ(fd.at("k.test").identity_policy, policy::IdentityPolicy::Rfc5922);
+  // A Microsoft domain defaults to the SRV-target identity its edges need.
+  auto lync = admin_->create("federated-domains", {{"name", "lync.test"}, {"integration", "lync"}},
+                             by());
+  ASSERT_TRUE(lync);
+  EXPECT_EQ(lync->item["identity_policy"], "srv-target");
+  // U-labels are stored as A-labels.
+  auto idn = admin_->create("federated-domains",
+                            {{"name", "Bücher.Example"}, {"integration", "sip"}}, by());
+  ASSERT_TRUE(idn) << idn.error().message;
+  EXPECT_EQ(idn->item["name"], "xn--bcher-kva.example");
+  EXPECT_TRUE(admin_->get("federated-domains", "bücher.example"));
+  auto list = admin_->list("federated-domains", query());
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->total, 3);
+  EXPECT_EQ(list->item[0]["name"], "k.test");
+  json audit = auditItems({{"object_type", "federated_domain"}});
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_EQ(audit[2]["object_id"], "k.test");
+}
+
+TEST_F(AdminServiceTest, FederatedDomainValidation) {
+  auto create = [&](json body) { return admin_->create("federated-domains", body, by()); };
+  EXPECT_TRUE(isError(create({{"integration", "sip"}}), 422, "missing_field", "name", "required"));
+  EXPECT_TRUE(isError(create({{"name", "k.test"}}), 422, "missing_field", "integration",
+                      "required"));
+  EXPECT_TRUE(isError(create({{"name", "k_test.com"}, {"integration", "sip"}}), 422,
+                      "invalid_field", "name", "fqdn"));
+  EXPECT_TRUE(isError(create({{"name", "localhost"}, {"integration", "sip"}}), 422,
+                      "invalid_field", "name", "fqdn"));
+  EXPECT_TRUE(isError(create({{"name", "k.test"}, {"integration", "xmpp"}}), 422,
+                      "invalid_field", "integration", "enum"));
+  EXPECT_TRUE(isError(create({{"name", "k.test"}, {"integration", 1}}), 400, "invalid_field",
+                      "integration", "type"));
+  EXPECT_TRUE(isError(create({{"name", "k.test"}, {"integration", "sip"},
+                              {"direct_federation", "yes"}}),
+                      400, "invalid_field", "direct_federation", "type"));
+  EXPECT_TRUE(isError(create({{"name", "k.test"}, {"integration", "sip"},
+                              {"identity_policy", "cn"}}),
+                      422, "invalid_field", "identity_policy", "enum"));
+  EXPECT_TRUE(isError(create({{"name", "k.test"}, {"integration", "sip"}, {"discovery", "x"}}),
+                      422, "invalid_field", "discovery", "enum"));
+  auto via = create({{"name", "k.test"}, {"integration", "sip"}, {"via_domain", "aol.com"}});
+  ASSERT_TRUE(isError(via, 422, "invalid_field", "via_domain", "clearinghouse_only"));
+  EXPECT_NE(via.error().message.find("integration 'clearinghouse'"), std::string::npos);
+  EXPECT_TRUE(isError(create({{"name", "k.test"}, {"integration", "clearinghouse"},
+                              {"via_domain", "k.test"}}),
+                      422, "invalid_field", "via_domain", "not_self"));
+  EXPECT_TRUE(isError(create({{"name", "k.test"}, {"integration", "sip"}, {"owner", "x"}}), 400,
+                      "unknown_field", "owner", "known_field"));
+  // Never a local domain, and a local domain cannot be added while it is federated.
+  auto local = create({{"name", "Example.ORG"}, {"integration", "sip"}});
+  ASSERT_TRUE(isError(local, 409, "conflict", "name", "local_domain"));
+  EXPECT_NE(local.error().message.find("either local or federated"), std::string::npos);
+  ASSERT_TRUE(create({{"name", "k.test"}, {"integration", "clearinghouse"},
+                      {"via_domain", "hub.test"}}));
+  EXPECT_TRUE(isError(create({{"name", "K.TEST"}, {"integration", "sip"}}), 409, "conflict",
+                      "name", "unique"));
+  EXPECT_TRUE(isError(admin_->create("domains", {{"name", "k.test"}}, by()), 409, "conflict",
+                      "name", "federated_domain"));
+  EXPECT_EQ(node_.applied->federated_domains.size(), 1u);
+  EXPECT_EQ(node_.applied->federated_domains.at("k.test").via_domain, "hub.test");
+}
+
+TEST_F(AdminServiceTest, FederatedDomainUpdateAndDelete) {
+  ASSERT_TRUE(admin_->create("federated-domains",
+                             {{"name", "k.test"}, {"integration", "clearinghouse"},
+                              {"via_domain", "hub.test"}},
+                             by()));
+  int64_t before = pv();
+  // A no-op changes nothing.
+  auto same = admin_->update("federated-domains", "k.test", {{"integration", "clearinghouse"}},
+                             by());
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->item["version"], 1);
+  EXPECT_EQ(pv(), before);
+  // Moving off the clearinghouse with its via_domain still set is refused ...
+  EXPECT_TRUE(isError(admin_->update("federated-domains", "k.test", {{"integration", "sip"}}, by()),
+                      422, "invalid_field", "via_domain", "clearinghouse_only"));
+  // ... and allowed when it is cleared in the same request.
+  auto moved = admin_->update("federated-domains", "k.test",
+                              {{"integration", "sip"}, {"via_domain", ""},
+                               {"direct_federation", true}},
+                              by(1));
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(moved->item["version"], 2);
+  EXPECT_EQ(moved->item["integration"], "sip");
+  EXPECT_EQ(moved->item["direct_federation"], true);
+  EXPECT_TRUE(node_.applied->federated_domains.at("k.test").direct_federation);
+  EXPECT_TRUE(isError(admin_->update("federated-domains", "k.test", {{"name", "x.test"}}, by()),
+                      422, "invalid_field", "name", "immutable"));
+  EXPECT_TRUE(isError(admin_->update("federated-domains", "k.test", {{"description", "x"}}, by(1)),
+                      412, "precondition_failed"));
+  EXPECT_TRUE(isError(admin_->remove("federated-domains", "none.test", by()), 404, "not_found"));
+  ASSERT_TRUE(admin_->remove("federated-domains", "K.Test", by()));
+  EXPECT_TRUE(node_.applied->federated_domains.empty());
+  // Gone with its incoming ACL entry; the name may now become local.
+  EXPECT_TRUE(admin_->create("domains", {{"name", "k.test"}}, by()));
+}
+
 // --- Administrators ---
 
 TEST_F(AdminServiceTest, LoginAnswersTheSameForUnknownUsersAndWrongPasswords) {

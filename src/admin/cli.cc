@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -41,6 +42,10 @@ struct AdminCli::Options {
   std::string type;
   int limit = 0;
   std::string config;
+  // federated-domain: the members given, by API field name ("integration", ...).
+  std::map<std::string, std::string> federated;
+  bool direct_federation = false;
+  std::map<std::string, std::map<std::string, CLI::Option*>> federated_opts;  // [verb][field]
   // The command chosen.
   std::string group;  // "login", "domain", ...
   std::string verb;   // "list", "add", ...
@@ -264,6 +269,7 @@ class Runner {
     if (int rc = connect(); rc != kExitOk) return rc;
     if (o_.group == "logout") return logout();
     if (o_.group == "domain") return domain();
+    if (o_.group == "federated-domain") return federatedDomain();
     if (o_.group == "user") return user();
     if (o_.group == "param") return param();
     if (o_.group == "service") return service();
@@ -569,6 +575,65 @@ class Runner {
     });
   }
 
+  // The federated-domain members given on the command line.
+  json federatedMembers() const {
+    json body = json::object();
+    for (const auto& [field, opt] : o_.federated_opts.at(o_.verb)) {
+      if (opt->count() == 0) continue;
+      if (field == "direct_federation") {
+        body[field] = o_.direct_federation;
+      } else {
+        body[field] = o_.federated.at(field);
+      }
+    }
+    return body;
+  }
+
+  int federatedDomain() {
+    const std::string path = "/federated-domains/" + segment(o_.name);
+    if (o_.verb == "list") {
+      return list(
+          "/federated-domains" + query({{"limit", "1000"}, {"q", o_.filter}}),
+          {"NAME", "INTEGRATION", "DIRECT", "IDENTITY", "DISCOVERY", "DESCRIPTION"},
+          [](const json& d) {
+            std::string integration = field(d, "integration");
+            if (!field(d, "via_domain").empty()) integration += " via " + field(d, "via_domain");
+            if (d.value("discovered", false)) integration += " (discovered)";
+            return std::vector<std::string>{field(d, "name"),
+                                            integration,
+                                            d.value("direct_federation", false) ? "yes" : "no",
+                                            field(d, "identity_policy"),
+                                            field(d, "discovery"),
+                                            field(d, "description")};
+          },
+          "no federated domains");
+    }
+    if (o_.verb == "add") {
+      json body = federatedMembers();
+      body["name"] = o_.name;
+      return request("POST", "/federated-domains", body, [&](const json& j) {
+        out() << "added federated domain " << field(itemOf(j), "name") << " ("
+              << field(itemOf(j), "integration") << ")" << changed(j) << "\n";
+      });
+    }
+    if (o_.verb == "show") {
+      return request("GET", path, std::nullopt, [&](const json& j) {
+        printItem(out(), itemOf(j),
+                  {"name", "description", "integration", "direct_federation", "identity_policy",
+                   "discovery", "via_domain", "discovered", "incoming_acl", "created_at",
+                   "updated_at", "version"});
+      });
+    }
+    if (o_.verb == "update") {
+      json body = federatedMembers();
+      if (body.empty()) return usage("nothing to change: give at least one option");
+      return edit(path, body, "federated domain " + printable(o_.name));
+    }
+    return request("DELETE", path, std::nullopt, [&](const json& j) {
+      out() << "deleted federated domain " << field(itemOf(j), "name") << changed(j) << "\n";
+    });
+  }
+
   int user() {
     const std::string path = "/users/" + segment(o_.name);
     if (o_.verb == "list") {
@@ -863,6 +928,47 @@ AdminCli::AdminCli(CLI::App& app) : o_(std::make_unique<Options>()) {
   d_edit->add_option("NAME", o.name, "Domain name")->required();
   d_edit->add_option("--description", o.description, "New description ('' to clear)")->required();
   leaf(domain, "delete", "Delete a domain (it must have no users)", "domain")
+      ->add_option("NAME", o.name, "Domain name")
+      ->required();
+
+  CLI::App* federated =
+      group("federated-domain",
+            "Other organisations' domains that local users may federate with (SIP federation)");
+  leaf(federated, "list", "List federated domains", "federated-domain")
+      ->add_option("--filter", o.filter, "Only names containing TEXT (case-insensitive)");
+  auto federatedOptions = [&](CLI::App* sub, bool adding) {
+    auto& opts = o.federated_opts[adding ? "add" : "update"];
+    auto text = [&](const std::string& field, const std::string& flag, const std::string& about) {
+      opts[field] = sub->add_option(flag, o.federated[field], about);
+      return opts[field];
+    };
+    text("description", "--description", "Free text shown to users, up to 512 characters");
+    auto* integration = text("integration", "--integration",
+                             "sip (standards-based peer), lync (Inter-domain to OCS/Lync/S4B) or "
+                             "clearinghouse (Inter-domain to AOL)");
+    if (adding) integration->required();
+    opts["direct_federation"] = sub->add_option("--direct-federation", o.direct_federation,
+                        "true: the peer is reached directly, not through an edge proxy");
+    text("identity_policy", "--identity-policy",
+         "How the peer proves the domain: subjects, rfc5922 or srv-target "
+         "(default: srv-target for lync, else rfc5922)");
+    text("discovery", "--discovery", "DNS lookups: sipfederationtls, rfc3263 or both (default)");
+    text("via_domain", "--via-domain",
+         "clearinghouse: the hub's domain (default: the cluster's "
+         "default-federation-routing-domain)");
+  };
+  CLI::App* f_add = leaf(federated, "add", "Add a federated domain", "federated-domain");
+  f_add->add_option("NAME", o.name, "Domain name, e.g. partner.example")->required();
+  federatedOptions(f_add, true);
+  leaf(federated, "show", "Show one federated domain", "federated-domain")
+      ->add_option("NAME", o.name, "Domain name")
+      ->required();
+  CLI::App* f_update =
+      leaf(federated, "update", "Change a federated domain's settings", "federated-domain");
+  f_update->add_option("NAME", o.name, "Domain name")->required();
+  federatedOptions(f_update, false);
+  leaf(federated, "delete", "Delete a federated domain (and its incoming ACL entry)",
+       "federated-domain")
       ->add_option("NAME", o.name, "Domain name")
       ->required();
 

@@ -200,6 +200,43 @@ TEST_F(CliTest, LoginSendsTheDeviceTokenOfTheSameNodeAndUser) {
 // ---------------------------------------------------------------------------------------------
 // Tables and calls
 
+TEST_F(CliTest, FederatedDomainCommands) {
+  login();
+  ASSERT_EQ(run({"federated-domain", "add", "k.test", "--integration", "sip", "--description",
+                 "K Corp"}),
+            0)
+      << err_;
+  EXPECT_EQ(out_, "added federated domain k.test (sip) (policy version 2)\n");
+  auto calls = fake_.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].collection, "federated-domains");
+  EXPECT_EQ(calls[0].body,
+            (json{{"name", "k.test"}, {"integration", "sip"}, {"description", "K Corp"}}));
+  // --integration is required to add; only the options given are sent.
+  EXPECT_EQ(run({"federated-domain", "add", "x.test"}), 2);
+  fake_.clearCalls();
+  ASSERT_EQ(run({"federated-domain", "update", "k.test", "--direct-federation", "true",
+                 "--identity-policy", "subjects"}),
+            0)
+      << err_;
+  calls = fake_.calls();
+  ASSERT_EQ(calls.size(), 2u);  // GET for the version, then PATCH with If-Match
+  EXPECT_EQ(calls[1].op, "update");
+  EXPECT_EQ(calls[1].body, (json{{"direct_federation", true}, {"identity_policy", "subjects"}}));
+  EXPECT_EQ(calls[1].change.if_match, 1);
+  EXPECT_EQ(run({"federated-domain", "update", "k.test"}), 2) << "nothing to change";
+  EXPECT_NE(err_.find("nothing to change"), std::string::npos) << err_;
+
+  ASSERT_EQ(run({"federated-domain", "list"}), 0) << err_;
+  EXPECT_NE(out_.find("NAME"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("k.test"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("K Corp"), std::string::npos) << out_;
+  ASSERT_EQ(run({"federated-domain", "show", "k.test"}), 0) << err_;
+  EXPECT_NE(out_.find("identity_policy"), std::string::npos) << out_;
+  ASSERT_EQ(run({"federated-domain", "delete", "k.test"}), 0) << err_;
+  EXPECT_EQ(out_.rfind("deleted federated domain k.test", 0), 0u) << out_;
+}
+
 TEST_F(CliTest, DomainListIsAnAlignedTable) {
   login();
   addDomain("a.example", 2, "First one");
@@ -425,7 +462,8 @@ TEST_F(CliTest, AnUnknownCommandIsNamed) {
 TEST_F(CliTest, HelpDescribesEveryCommandAndOption) {
   EXPECT_EQ(run({"--help"}), 0);
   for (const char* cmd :
-       {"login", "logout", "domain", "user", "param", "service", "status", "audit"}) {
+       {"login", "logout", "domain", "federated-domain", "user", "param", "service", "status",
+        "audit"}) {
     EXPECT_NE(out_.find(cmd), std::string::npos) << cmd;
   }
   EXPECT_EQ(run({"user", "add", "--help"}), 0);

@@ -503,6 +503,18 @@ TEST_F(HttpApiTest, BadQueryParametersAre400WithTheirName) {
   EXPECT_EQ(ok->status, 200);
 }
 
+TEST_F(HttpApiTest, FederatedDomainsAreACollection) {
+  auto r = post("/api/v1/federated-domains", R"({"name":"k.test","integration":"sip"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(r->get_header_value("Location"), "/api/v1/federated-domains/k.test");
+  auto call = onlyCall();
+  EXPECT_EQ(call.collection, "federated-domains");
+  auto got = client_->Get("/api/v1/federated-domains/k.test", kAuth);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200) << got->body;
+}
+
 TEST_F(HttpApiTest, CreateAnswers201WithLocationAndETag) {
   auto r = post("/api/v1/domains", R"({"name":"example.org","description":"Example"})");
   ASSERT_TRUE(r);
@@ -698,6 +710,8 @@ TEST_F(HttpApiTest, WrongMethodsGet405WithAllow) {
       {"POST", "/api/v1/audit", "GET, HEAD"},
       {"GET", "/api/v1/logout", "POST"},
       {"OPTIONS", "/api/v1/domains", "GET, HEAD, POST"},
+      {"PUT", "/api/v1/federated-domains", "GET, HEAD, POST"},
+      {"PUT", "/api/v1/federated-domains/k.test", "GET, HEAD, PATCH, DELETE"},
   };
   for (const Case& c : cases) {
     httplib::Request req;

@@ -367,9 +367,9 @@ std::optional<Endpoint> resolve(const std::vector<std::string>& segs) {
     return e;
   }
   static const std::set<std::string> kCollections = {"domains", "users", "params", "services",
-                                                     "audit"};
+                                                     "audit", "federated-domains"};
   if (!kCollections.count(top)) return std::nullopt;
-  const bool writable = top == "domains" || top == "users";
+  const bool writable = top == "domains" || top == "users" || top == "federated-domains";
   if (n == 1) {
     Endpoint e =
         make(Kind::Collection, writable ? std::vector<std::string_view>{"GET", "HEAD", "POST"}

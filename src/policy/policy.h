@@ -8,6 +8,7 @@
 // 100,000): NodeControl hears of them one by one.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -53,9 +54,26 @@ struct ServiceSwitches {
   }
 };
 
+// Spec §4.1: another organisation's domain that local users may exchange IM and presence with.
+enum class Integration { Sip, Lync, Clearinghouse };  // standards-based, Microsoft, AOL-type
+enum class IdentityPolicy { Subjects, Rfc5922, SrvTarget };  // how a peer proves the domain
+enum class Discovery { SipFederationTls, Rfc3263, Both };    // the DNS lookups routing may use
+
+struct FederatedDomain {
+  std::string name;  // lower-case A-labels, no trailing dot
+  std::string description;
+  Integration integration = Integration::Sip;
+  bool direct_federation = false;
+  IdentityPolicy identity_policy = IdentityPolicy::Rfc5922;
+  Discovery discovery = Discovery::Both;
+  std::string via_domain;  // clearinghouse: the hub's domain ("" = cluster default)
+  bool discovered = false;
+};
+
 struct Policy {
   int64_t version = 0;                     // grows by one per committed configuration change
   std::set<std::string> local_domains;     // lower-case, no trailing dot
+  std::map<std::string, FederatedDomain> federated_domains;  // by name
   ClusterParams cluster;
   NodeParams node;
   ServiceSwitches services;

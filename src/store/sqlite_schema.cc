@@ -5,7 +5,7 @@
 namespace herald::store {
 namespace {
 
-constexpr std::array<Migration, 2> kMigrations = {{
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, R"sql(
 CREATE TABLE users (
   id INTEGER PRIMARY KEY,
@@ -97,6 +97,22 @@ CREATE TABLE meta (
   policy_version INTEGER NOT NULL
 );
 INSERT INTO meta (id, policy_version) VALUES (1, 0);
+)sql"},
+    // Federation (docs/federation.md): the other organisations' domains.
+    {3, R"sql(
+CREATE TABLE federated_domains (
+  name TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  integration TEXT NOT NULL,
+  direct_federation INTEGER NOT NULL DEFAULT 0,
+  identity_policy TEXT NOT NULL,
+  discovery TEXT NOT NULL,
+  via_domain TEXT NOT NULL DEFAULT '',
+  discovered INTEGER NOT NULL DEFAULT 0,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
 )sql"},
 }};
 

@@ -1,9 +1,10 @@
 #pragma once
 
-// SqliteStore: the Store on one SQLite connection (Database). Its methods are defined in two
-// files by area: sqlite_store.cc (users, bindings, offline messages, transactions) and
-// sqlite_admin_tables.cc (domains, parameters, services, administrators, audit log, meta).
-// Use openSqliteStore() to get one; this header exists for those two files.
+// SqliteStore: the Store on one SQLite connection (Database). Its methods are defined in
+// files by area: sqlite_store.cc (users, bindings, offline messages, transactions),
+// sqlite_admin_tables.cc (domains, parameters, services, administrators, audit log, meta) and
+// sqlite_federation_tables.cc (federated domains). Use openSqliteStore() to get one; this
+// header exists for those files.
 
 #include <memory>
 #include <type_traits>
@@ -53,6 +54,12 @@ class SqliteStore final : public Store {
   Result<void> updateDomain(const DomainRecord& d) override;
   Result<void> deleteDomain(const std::string& name) override;
 
+  Result<Page<FederatedDomainRecord>> queryFederatedDomains(const PageQuery& q) override;
+  Result<std::optional<FederatedDomainRecord>> findFederatedDomain(
+      const std::string& name) override;
+  Result<void> addFederatedDomain(const FederatedDomainRecord& d) override;
+  Result<void> updateFederatedDomain(const FederatedDomainRecord& d) override;
+  Result<void> deleteFederatedDomain(const std::string& name) override;
   Result<std::vector<ParamRecord>> listParams(const std::string& node) override;
   Result<void> putParam(const ParamRecord& p) override;
   Result<std::vector<ServiceSwitchRecord>> listServiceSwitches() override;

@@ -87,6 +87,22 @@ struct DomainRecord {
   int64_t user_count = 0;  // read only: users whose domain is this one
 };
 
+// Another organisation's domain (docs/admin-api.md, "Federated domains"; spec §4.1). Text
+// fields hold the API's enum values; the admin plane validates them.
+struct FederatedDomainRecord {
+  std::string name;  // lower-case A-labels, no trailing dot
+  std::string description;
+  std::string integration;      // "sip", "lync", "clearinghouse"
+  bool direct_federation = false;
+  std::string identity_policy;  // "subjects", "rfc5922", "srv-target"
+  std::string discovery;        // "sipfederationtls", "rfc3263", "both"
+  std::string via_domain;       // clearinghouse: the hub's domain; "" = the cluster default
+  bool discovered = false;      // added by open federation, not by an administrator
+  int64_t version = 1;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
 // A service parameter that was set through the admin API. The row stays after a reset (value
 // null) so that the parameter's version keeps growing.
 struct ParamRecord {
@@ -168,6 +184,17 @@ class Store {
   // Writes description, version and updated_at. NotFound when there is no such domain.
   [[nodiscard]] virtual Result<void> updateDomain(const DomainRecord& d) = 0;
   [[nodiscard]] virtual Result<void> deleteDomain(const std::string& name) = 0;
+
+  // Federated domains, sorted by name. `q` as for domains.
+  [[nodiscard]] virtual Result<Page<FederatedDomainRecord>> queryFederatedDomains(
+      const PageQuery& q) = 0;
+  [[nodiscard]] virtual Result<std::optional<FederatedDomainRecord>> findFederatedDomain(
+      const std::string& name) = 0;
+  // AlreadyExists when the name is taken.
+  [[nodiscard]] virtual Result<void> addFederatedDomain(const FederatedDomainRecord& d) = 0;
+  // Writes every field but name and created_at. NotFound when there is no such domain.
+  [[nodiscard]] virtual Result<void> updateFederatedDomain(const FederatedDomainRecord& d) = 0;
+  [[nodiscard]] virtual Result<void> deleteFederatedDomain(const std::string& name) = 0;
 
   // The cluster parameters and those of `node`.
   [[nodiscard]] virtual Result<std::vector<ParamRecord>> listParams(const std::string& node) = 0;

@@ -127,8 +127,9 @@ TEST_F(StoreTest, MigratesOnceAndKeepsData) {
   }
   auto db = Database::open(dir_ / "herald.db", {});
   ASSERT_TRUE(db);
-  EXPECT_EQ((*db)->schemaVersion(), 2);
+  EXPECT_EQ((*db)->schemaVersion(), 3);
   auto s = open();
+  EXPECT_EQ(s->schemaVersion(), 3);
   auto users = s->listUsers();
   ASSERT_TRUE(users);
   ASSERT_EQ(users->size(), 1u);
@@ -350,6 +351,47 @@ TEST_F(StoreTest, AuditLogNewestFirstWithFilters) {
   EXPECT_EQ(s->queryAudit(audit("domain", ""))->total, 3);
   EXPECT_EQ(s->queryAudit(audit("domain", "config"))->total, 1);
   EXPECT_EQ(s->queryAudit(audit("", "admin' OR '1'='1"))->total, 0);
+}
+
+TEST_F(StoreTest, FederatedDomains) {
+  auto s = open();
+  FederatedDomainRecord k{"k.test", "K Corp", "sip", false, "rfc5922", "both", "", false,
+                          1, 10, 10};
+  FederatedDomainRecord l{"lync.test", "", "lync", true, "srv-target", "sipfederationtls", "",
+                          false, 1, 11, 11};
+  ASSERT_TRUE(s->addFederatedDomain(l));
+  ASSERT_TRUE(s->addFederatedDomain(k));
+  auto dup = s->addFederatedDomain(k);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, ErrorCode::AlreadyExists);
+  auto all = s->queryFederatedDomains({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->total, 2);
+  EXPECT_EQ(all->items[0].name, "k.test");  // by name
+  EXPECT_EQ(all->items[1].integration, "lync");
+  EXPECT_TRUE(all->items[1].direct_federation);
+  EXPECT_EQ(s->queryFederatedDomains({"LYNC", -1, 0})->total, 1);
+  k.description = "K Corporation";
+  k.integration = "clearinghouse";
+  k.via_domain = "hub.test";
+  k.discovered = true;
+  k.version = 2;
+  k.updated_at = 20;
+  k.created_at = 99;  // not written by an update
+  ASSERT_TRUE(s->updateFederatedDomain(k));
+  auto found = s->findFederatedDomain("k.test");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->description, "K Corporation");
+  EXPECT_EQ((*found)->via_domain, "hub.test");
+  EXPECT_TRUE((*found)->discovered);
+  EXPECT_EQ((*found)->version, 2);
+  EXPECT_EQ((*found)->created_at, 10);
+  EXPECT_EQ((*found)->updated_at, 20);
+  ASSERT_TRUE(s->deleteFederatedDomain("k.test"));
+  EXPECT_FALSE(s->findFederatedDomain("k.test")->has_value());
+  EXPECT_EQ(s->deleteFederatedDomain("k.test").error().code, ErrorCode::NotFound);
+  k.name = "absent.test";
+  EXPECT_EQ(s->updateFederatedDomain(k).error().code, ErrorCode::NotFound);
 }
 
 TEST_F(StoreTest, AuditRetentionByAgeThenRowsFailedLoginsFirst) {

@@ -12,8 +12,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 5> kObjectTypes = {"domain", "user", "param", "service",
-                                                          "admin"};
+constexpr std::array<std::string_view, 6> kObjectTypes = {"domain",  "user",  "param",
+                                                          "service", "admin", "federated_domain"};
 
 json storedJson(const std::optional<std::string>& text) {
   if (!text) return nullptr;
@@ -53,8 +53,8 @@ ApiResult<Answer> AuditLog::list(const ListQuery& q) {
   query.object_type = filter(q, "object_type");
   if (!query.object_type.empty() && std::find(kObjectTypes.begin(), kObjectTypes.end(),
                                               query.object_type) == kObjectTypes.end()) {
-    return tl::unexpected(
-        badQuery("object_type", "object_type is domain, user, param, service or admin"));
+    return tl::unexpected(badQuery(
+        "object_type", "object_type is domain, user, param, service, admin or federated_domain"));
   }
   query.actor = filter(q, "actor");
   std::lock_guard<std::mutex> lock(ctx_.store_mu);

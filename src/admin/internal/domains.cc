@@ -58,6 +58,14 @@ ApiResult<Outcome> createDomain(store::Store& s, int64_t now, const json& body,
   if (*existing) {
     return tl::unexpected(conflict("domain " + name + " exists already", "name", "unique"));
   }
+  auto federated = s.findFederatedDomain(name);
+  if (!federated) return tl::unexpected(internalError(federated.error()));
+  if (*federated) {
+    return tl::unexpected(conflict(name + " is a federated domain (another organisation's); a "
+                                          "domain is either local or federated (delete the "
+                                          "federated domain first)",
+                                   "name", "federated_domain"));
+  }
   store::DomainRecord d{name, description->value_or(""), 1, now, now, 0};
   if (auto added = s.addDomain(d); !added) return tl::unexpected(internalError(added.error()));
   // A domain created now may already have users (added offline while it was not local).
@@ -155,6 +163,12 @@ ApiResult<void> Domains::importConfigDomains(const std::vector<std::string>& nam
       auto existing = s.findDomain(name);
       if (!existing) return tl::unexpected(internalError(existing.error()));
       if (*existing) return Outcome{};  // the store is the truth once it has the domain
+      auto federated = s.findFederatedDomain(name);
+      if (!federated) return tl::unexpected(internalError(federated.error()));
+      if (*federated) {
+        HLOG_WARN(Admin, "sip.domains: {} is a federated domain; not imported as local", name);
+        return Outcome{};
+      }
       return createDomain(s, now, json{{"name", name}}, config);
     });
     if (!done) return tl::unexpected(done.error());

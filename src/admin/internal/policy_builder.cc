@@ -1,5 +1,6 @@
 #include "admin/internal/policy_builder.h"
 
+#include "admin/internal/federated_domains.h"
 #include "admin/internal/param_catalog.h"
 #include "admin/internal/service_names.h"
 #include "common/log.h"
@@ -19,6 +20,16 @@ Result<Policy> buildPolicy(store::Store& store, const Seed& seed, int64_t versio
   auto domains = store.queryDomains({});
   if (!domains) return unexpected(domains.error());
   for (const auto& d : domains->items) p.local_domains.insert(d.name);
+  auto federated = store.queryFederatedDomains({});
+  if (!federated) return unexpected(federated.error());
+  for (const auto& row : federated->items) {
+    auto d = toPolicy(row);
+    if (!d) {
+      HLOG_WARN(Admin, "ignoring stored federated domain {}: a value is not valid", row.name);
+      continue;
+    }
+    p.federated_domains.emplace(row.name, std::move(*d));
+  }
 
   auto params = store.listParams(seed.node_name);
   if (!params) return unexpected(params.error());
