@@ -491,6 +491,7 @@ admin::NodeStatus Node::Impl::status() {
   st.counters["sip.connections_rejected"] = t.connections_rejected;
   st.counters["sip.message_timeouts"] = t.message_timeouts;
   st.counters["sip.connections_rejected_per_address"] = t.connections_rejected_per_address;
+  st.counters["sip.write_buffer_bytes"] = t.write_buffer_bytes;
   st.counters["sip.send_failures"] = t.send_failures;
   st.counters["sip.handoffs"] = t.handoffs;
   uint64_t server = 0, client = 0, timeouts = 0;
