@@ -309,6 +309,7 @@ Result<void> Node::start() {
   tc.max_connections = static_cast<uint32_t>(policy.node.max_connections);
   tc.message_timeout = Duration(int64_t{config_.sip.tcp_message_timeout_s} * 1000);
   tc.max_connections_per_address = config_.sip.max_connections_per_address;
+  tc.max_write_queue_bytes = config_.sip.max_write_queue_bytes;
   tc.tls.certificate = config_.tls.certificate;
   tc.tls.private_key = config_.tls.private_key;
   tc.tls.ca_file = config_.tls.ca_file;
