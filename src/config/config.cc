@@ -172,7 +172,7 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
   r.checkKeys(*t, "sip",
               {"domains", "listen", "limits", "hostname", "trusted_sources", "workers",
                "worker_scheduling", "timers", "tcp_idle_timeout", "tcp_message_timeout",
-               "max_connections", "max_connections_per_address"});
+               "max_connections", "max_connections_per_address", "max_write_queue_bytes"});
   r.string(*t, "sip", "hostname", &c->sip.hostname);
   if (!c->sip.hostname.empty()) {
     sip::HostKind kind;
@@ -190,6 +190,7 @@ void readSip(Reader& r, const toml::table& root, Config* c) {
   r.integer(*t, "sip", "max_connections", 1, 1000000, &c->sip.max_connections);
   r.integer(*t, "sip", "max_connections_per_address", 1, 1000000,
             &c->sip.max_connections_per_address);
+  r.integer(*t, "sip", "max_write_queue_bytes", 65536, 1073741824, &c->sip.max_write_queue_bytes);
   if (const toml::node* ts = t->get("trusted_sources")) {
     if (!ts->is_array()) {
       r.error("sip.trusted_sources", ts, "must be an array of addresses or CIDR blocks");

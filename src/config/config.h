@@ -75,6 +75,9 @@ struct SipConfig {
   uint32_t max_connections = 10000;
   // Default: 64. Accepted stream connections from one IP address at most.
   uint32_t max_connections_per_address = 64;
+  // Default: 4 MiB. Bytes queued unwritten for one stream connection at most; beyond it the
+  // connection is closed.
+  uint32_t max_write_queue_bytes = 4 * 1024 * 1024;
 };
 
 struct RegistrarSettings {

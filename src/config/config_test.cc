@@ -104,6 +104,19 @@ TEST(ConfigTest, MaxConnectionsPerAddressDefaultsTo64AndNamesItsKey) {
   }
 }
 
+TEST(ConfigTest, MaxWriteQueueBytesDefaultsTo4MiBAndNamesItsKey) {
+  EXPECT_EQ(load("").config->sip.max_write_queue_bytes, 4194304u);
+  EXPECT_EQ(load("[sip]\nmax_write_queue_bytes = 65536\n").config->sip.max_write_queue_bytes,
+            65536u);
+  EXPECT_EQ(load("[sip]\nmax_write_queue_bytes = 1073741824\n").config->sip.max_write_queue_bytes,
+            1073741824u);
+  for (const char* bad : {"0", "65535", "-1", "1073741825", "\"4MiB\"", "true"}) {
+    ConfigLoad l = load(std::string("[sip]\nmax_write_queue_bytes = ") + bad + "\n");
+    ASSERT_FALSE(l.ok()) << bad;
+    EXPECT_EQ(errorKeys(l), (std::vector<std::string>{"sip.max_write_queue_bytes"})) << bad;
+  }
+}
+
 TEST(ConfigTest, DigestUriCheckIsABoolean) {
   EXPECT_TRUE(load("").config->registrar.digest_uri_check);
   ConfigLoad off = load("[registrar]\ndigest_uri_check = false\n");

@@ -313,6 +313,7 @@ Result<void> Node::start() {
   tc.max_connections = static_cast<uint32_t>(policy.node.max_connections);
   tc.message_timeout = Duration(int64_t{config_.sip.tcp_message_timeout_s} * 1000);
   tc.max_connections_per_address = config_.sip.max_connections_per_address;
+  tc.max_write_queue_bytes = config_.sip.max_write_queue_bytes;
   tc.tls.certificate = config_.tls.certificate;
   tc.tls.private_key = config_.tls.private_key;
   tc.tls.ca_file = config_.tls.ca_file;
@@ -499,6 +500,7 @@ admin::NodeStatus Node::Impl::status() {
   st.counters["sip.connections_rejected"] = t.connections_rejected;
   st.counters["sip.message_timeouts"] = t.message_timeouts;
   st.counters["sip.connections_rejected_per_address"] = t.connections_rejected_per_address;
+  st.counters["sip.write_buffer_bytes"] = t.write_buffer_bytes;
   st.counters["sip.send_failures"] = t.send_failures;
   st.counters["sip.handoffs"] = t.handoffs;
   uint64_t server = 0, client = 0, timeouts = 0;

@@ -61,6 +61,9 @@ constexpr size_t kMaxDatagram = 65535;
 constexpr Duration kTick{10};
 // How long a spilled Call-ID keeps following its worker: the life of its transactions.
 constexpr Duration kSpillMemory{40000};
+// A stream connection's write buffer drops its written prefix once that is this large (and
+// half the buffer), and is freed when drained if it grew beyond this.
+constexpr size_t kCompactBytes = 64 * 1024;
 
 uint32_t connectionWorker(uint64_t id) { return static_cast<uint32_t>((id >> 48) - 1); }
 
@@ -183,6 +186,10 @@ class Connection final : public Reactor::Handler, public std::enable_shared_from
   // Moves out_ bytes to the socket; false if the connection closed.
   bool writeSome();
   void failPending();
+  // Drops the written prefix of out_ once it is large (see kCompactBytes).
+  void compact();
+  // Brings TransportLayer::Impl::write_buffer_bytes_ up to date with out_.capacity().
+  void accountBuffer();
 
   Worker& worker_;
   uint64_t id_;
@@ -195,9 +202,11 @@ class Connection final : public Reactor::Handler, public std::enable_shared_from
   Endpoint remote_;
   Endpoint local_;
   StreamFramer framer_;
+  // Bytes to write: out_[out_head_, size) is still unwritten; pending_ ends are offsets in out_.
   std::string out_;
   size_t out_head_ = 0;
   std::deque<Pending> pending_;
+  size_t accounted_ = 0;   // out_.capacity() as counted in write_buffer_bytes_
   bool writable_ = false;  // edge-triggered: the socket accepted all we wrote last time
   Reactor::TimerId connect_timer_ = 0;
   TimePoint last_activity_;
@@ -255,6 +264,9 @@ class TransportLayer::Impl {
   // release their count when destroyed, must go first.
   std::mutex per_address_mu_;
   std::unordered_map<Endpoint, uint32_t, EndpointHash> per_address_;
+  // Capacity of every stream connection's write buffer (Stats::write_buffer_bytes). Before
+  // workers_, for the same reason. Changes only when a buffer grows or is freed.
+  std::atomic<uint64_t> write_buffer_bytes_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> bound_;
   SslCtxPtr server_ctx_;
@@ -1099,6 +1111,7 @@ Connection::Connection(Worker& worker, uint64_t id, Transport transport, int fd,
 
 Connection::~Connection() {
   if (!outbound_) worker_.layer().releaseFrom(remote_);  // admitFrom() counted it
+  worker_.layer().write_buffer_bytes_.fetch_sub(accounted_, std::memory_order_relaxed);
   if (ssl_ != nullptr) SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
   worker_.layer().open_connections_.fetch_sub(1);
@@ -1343,8 +1356,38 @@ void Connection::queue(const SharedBytes& bytes, TxId tx, uint32_t reply_worker)
     close("write queue full");
     return;
   }
+  compact();
   out_.append(*bytes);
   pending_.push_back(Pending{out_.size(), tx, reply_worker});
+  accountBuffer();
+}
+
+// out_ is emptied only when everything is written, so a peer that reads steadily but never
+// lets the queue run dry would make it grow without bound, though the unwritten part stays
+// under max_write_queue_bytes. Dropping the written prefix once it is at least kCompactBytes
+// and half of out_ keeps out_ under twice that limit plus kCompactBytes, and costs O(1)
+// amortised per byte: the bytes moved (and the pending_ entries shifted, one per message of at
+// least one byte) are no more than were written since the last compaction. The unwritten bytes
+// move, as they do when append() reallocates: a TLS write retried after WANT_WRITE may pass a
+// new address (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, tls_context.cc) with the same bytes.
+void Connection::compact() {
+  if (out_head_ < kCompactBytes || out_head_ * 2 < out_.size()) return;
+  out_.erase(0, out_head_);
+  for (Pending& p : pending_) p.end -= out_head_;
+  out_head_ = 0;
+}
+
+void Connection::accountBuffer() {
+  static const size_t kInline = std::string().capacity();  // no allocation up to this
+  size_t now = out_.capacity() > kInline ? out_.capacity() : 0;
+  if (now == accounted_) return;
+  auto& gauge = worker_.layer().write_buffer_bytes_;
+  if (now > accounted_) {
+    gauge.fetch_add(now - accounted_, std::memory_order_relaxed);
+  } else {
+    gauge.fetch_sub(accounted_ - now, std::memory_order_relaxed);
+  }
+  accounted_ = now;
 }
 
 void Connection::flush() {
@@ -1388,17 +1431,24 @@ bool Connection::writeSome() {
       pending_.pop_front();
     }
   }
-  out_.clear();
+  // Drained. A buffer grown by a burst is freed rather than held for the connection's life.
+  if (out_.capacity() > kCompactBytes) {
+    std::string().swap(out_);
+  } else {
+    out_.clear();
+  }
   out_head_ = 0;
   pending_.clear();
+  accountBuffer();
   return true;
 }
 
 void Connection::failPending() {
   for (const Pending& p : pending_) worker_.reportError(p.reply_worker, p.tx);
   pending_.clear();
-  out_.clear();
+  std::string().swap(out_);
   out_head_ = 0;
+  accountBuffer();
 }
 
 void Connection::close(const char* why) {
@@ -1586,6 +1636,7 @@ TransportLayer::Stats TransportLayer::stats() const {
     s.send_failures += c.send_failures.load(std::memory_order_relaxed);
   }
   s.connections_open = impl_->open_connections_.load();
+  s.write_buffer_bytes = impl_->write_buffer_bytes_.load(std::memory_order_relaxed);
   return s;
 }
 

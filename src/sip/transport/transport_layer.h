@@ -62,7 +62,8 @@ struct TransportConfig {
   // Default: 64. Accepted connections from one IP address (any port, every listener) at most;
   // more are closed at once, so that one host cannot take the whole max_connections.
   uint32_t max_connections_per_address = 64;
-  // Default: 4 MiB. A peer that lets this much queue up unread is disconnected.
+  // Default: 4 MiB. A peer that lets this much queue up unread is disconnected. A connection's
+  // write buffer holds at most about twice this (the written part is dropped as it goes).
   size_t max_write_queue_bytes = 4 * 1024 * 1024;
   // Default: 4 MiB. SO_RCVBUF/SO_SNDBUF of UDP sockets (the kernel caps it at rmem_max).
   int udp_buffer_bytes = 4 * 1024 * 1024;
@@ -106,6 +107,8 @@ class TransportLayer {
     uint64_t parse_errors = 0;
     uint64_t handoffs = 0;
     uint64_t connections_open = 0;
+    // Memory held by stream connections' write buffers now (allocated, written or not).
+    uint64_t write_buffer_bytes = 0;
     uint64_t connections_rejected = 0;
     uint64_t message_timeouts = 0;  // stream connections closed by message_timeout
     uint64_t connections_rejected_per_address = 0;  // over max_connections_per_address
