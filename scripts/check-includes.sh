@@ -10,6 +10,7 @@ cd "$root/src"
 # folder -> folders it may include (besides itself)
 declare -A allowed=(
   [common]=""
+  [dns]="common"
   [sip/message]="common"
   [sip/parser]="common sip/message"
   [sip/transaction]="common sip/message sip/parser"

@@ -16,6 +16,9 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libosip2-dev
   openssl procps sip-tester python3
+  # the DNS server of src/dns's tests: the binary alone (dnsmasq-base), not the `dnsmasq`
+  # package, whose service would answer on port 53 of every interface
+  dnsmasq-base
   # the console's browser test
   chromium fonts-dejavu-core
 )

@@ -441,6 +441,35 @@ void readAdmin(Reader& r, const toml::table& root, const std::filesystem::path& 
   }
 }
 
+void readDns(Reader& r, const toml::table& root, Config* c) {
+  const toml::table* t = r.table(root, "", "dns");
+  if (t == nullptr) return;
+  r.checkKeys(*t, "dns", {"servers", "timeout_ms", "attempts", "cache_entries"});
+  r.integer(*t, "dns", "timeout_ms", 100, 30000, &c->dns.timeout_ms);
+  r.integer(*t, "dns", "attempts", 1, 10, &c->dns.attempts);
+  r.integer(*t, "dns", "cache_entries", 0, 10000000, &c->dns.cache_entries);
+  if (const toml::node* s = t->get("servers")) {
+    if (!s->is_array()) {
+      r.error("dns.servers", s, "must be an array of \"address\" or \"address:port\" strings");
+      return;
+    }
+    size_t i = 0;
+    for (const toml::node& e : *s->as_array()) {
+      std::string key = "dns.servers[" + std::to_string(i++) + "]";
+      auto text = e.value<std::string>();
+      std::optional<Endpoint> ep;
+      if (e.is_string()) ep = Endpoint::parse(*text, 53);
+      if (!ep || ep->port() == 0) {
+        r.error(key, &e,
+                "must be an IPv4 or IPv6 address with an optional port 1-65535, like "
+                "\"192.0.2.53\", \"127.0.0.54:5353\" or \"[2001:db8::53]:53\"");
+        continue;
+      }
+      c->dns.servers.push_back(*ep);
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view transportName(Transport t) {
@@ -491,7 +520,8 @@ ConfigLoad loadConfigText(std::string_view text, const std::filesystem::path& so
   readRegistrar(r, root, &c);
   readTls(r, root, base, &c);
   readAdmin(r, root, base, &c);
-  r.checkKeys(root, "", {"node", "log", "sip", "registrar", "tls", "admin"});
+  readDns(r, root, &c);
+  r.checkKeys(root, "", {"node", "log", "sip", "registrar", "tls", "admin", "dns"});
   if (load.errors.empty()) load.config = std::move(c);
   return load;
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/inet.h"
 #include "common/log.h"
 #include "sip/parser/limits.h"
 
@@ -141,6 +142,18 @@ struct AdminConfig {
   uint32_t audit_retention_rows = 100000;
 };
 
+// The DNS resolver (src/dns). Read at start.
+struct DnsConfig {
+  // Default: empty, the servers of /etc/resolv.conf. Port 53 when the text gave none.
+  std::vector<Endpoint> servers;
+  // Default: 1000 (100-30000). Milliseconds allowed to one try of one server.
+  uint32_t timeout_ms = 1000;
+  // Default: 2 (1-10). Tries of each server before a query is given up.
+  uint32_t attempts = 2;
+  // Default: 100000 (0-10000000). Cached answers at most; 0 turns the cache off.
+  uint32_t cache_entries = 100000;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from
   NodeConfig node;
@@ -149,6 +162,7 @@ struct Config {
   RegistrarSettings registrar;
   TlsConfig tls;
   AdminConfig admin;
+  DnsConfig dns;
 };
 
 struct ConfigError {

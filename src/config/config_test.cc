@@ -117,6 +117,61 @@ TEST(ConfigTest, MaxWriteQueueBytesDefaultsTo4MiBAndNamesItsKey) {
   }
 }
 
+TEST(ConfigTest, DnsDefaultsToResolvConf) {
+  ConfigLoad l = load("");
+  ASSERT_TRUE(l.ok());
+  EXPECT_TRUE(l.config->dns.servers.empty());
+  EXPECT_EQ(l.config->dns.timeout_ms, 1000u);
+  EXPECT_EQ(l.config->dns.attempts, 2u);
+  EXPECT_EQ(l.config->dns.cache_entries, 100000u);
+}
+
+TEST(ConfigTest, ReadsTheDnsTable) {
+  ConfigLoad l = load(R"([dns]
+servers = ["127.0.0.54:5353", "192.0.2.53", "[2001:db8::53]:5300", "2001:db8::1"]
+timeout_ms = 250
+attempts = 3
+cache_entries = 0
+)");
+  ASSERT_TRUE(l.ok()) << l.errors[0].toString("x");
+  const DnsConfig& d = l.config->dns;
+  ASSERT_EQ(d.servers.size(), 4u);
+  EXPECT_EQ(d.servers[0].toString(), "127.0.0.54:5353");
+  EXPECT_EQ(d.servers[1].toString(), "192.0.2.53:53");
+  EXPECT_EQ(d.servers[2].toString(), "[2001:db8::53]:5300");
+  EXPECT_EQ(d.servers[3].toString(), "[2001:db8::1]:53");
+  EXPECT_EQ(d.timeout_ms, 250u);
+  EXPECT_EQ(d.attempts, 3u);
+  EXPECT_EQ(d.cache_entries, 0u);
+}
+
+TEST(ConfigTest, DnsErrorsNameTheirKeys) {
+  struct Case {
+    const char* text;
+    const char* key;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"servers = \"127.0.0.1\"", "dns.servers"},
+           {"servers = [\"127.0.0.1\", \"ns.example.com\"]", "dns.servers[1]"},
+           {"servers = [\"127.0.0.1:0\"]", "dns.servers[0]"},
+           {"servers = [\"127.0.0.1:70000\"]", "dns.servers[0]"},
+           {"servers = [\"[::1\"]", "dns.servers[0]"},
+           {"servers = [53]", "dns.servers[0]"},
+           {"timeout_ms = 99", "dns.timeout_ms"},
+           {"timeout_ms = 30001", "dns.timeout_ms"},
+           {"attempts = 0", "dns.attempts"},
+           {"attempts = 11", "dns.attempts"},
+           {"cache_entries = -1", "dns.cache_entries"},
+           {"cache_entries = \"many\"", "dns.cache_entries"},
+           {"retries = 2", "dns.retries"},
+       }) {
+    ConfigLoad l = load(std::string("[dns]\n") + c.text + "\n");
+    ASSERT_FALSE(l.ok()) << c.text;
+    EXPECT_EQ(errorKeys(l), (std::vector<std::string>{c.key})) << c.text;
+    EXPECT_EQ(l.errors[0].line, 2) << c.text;
+  }
+}
+
 TEST(ConfigTest, DigestUriCheckIsABoolean) {
   EXPECT_TRUE(load("").config->registrar.digest_uri_check);
   ConfigLoad off = load("[registrar]\ndigest_uri_check = false\n");
