@@ -162,10 +162,10 @@ test('sign-in screen refuses a wrong password, then signs in', async () => {
 
 test('menu mirrors the incumbent and marks what is coming', async () => {
   for (const id of ['nav-status', 'nav-params', 'nav-admins', 'nav-domains', 'nav-users',
-    'nav-activation', 'nav-control', 'nav-audit']) {
+    'nav-sip-federation', 'nav-activation', 'nav-control', 'nav-audit']) {
     assert.equal(await byId(id).evaluate((e) => e.tagName), 'A', `${id} is a link`);
   }
-  for (const id of ['nav-tls-peer-subjects', 'nav-tls-contexts', 'nav-sip-federation', 'nav-static-routes', 'nav-acls']) {
+  for (const id of ['nav-tls-peer-subjects', 'nav-tls-contexts', 'nav-static-routes', 'nav-acls']) {
     const el = byId(id);
     assert.match(await el.textContent(), /\(coming\)/, `${id} says (coming)`);
     assert.equal(await el.evaluate((e) => e.tagName), 'SPAN', `${id} is not a link`);
@@ -345,6 +345,53 @@ test('domains: delete through the dialog', async () => {
   await flashSays(`Deleted domain ${DOMAIN}`);
   await byId(`row-${DOMAIN}`).waitFor({ state: 'detached' });
   await screenshot('domains-after');
+});
+
+test('federated domains: add with validation, edit, delete', async () => {
+  await navigate('nav-sip-federation', 'SIP Federation');
+  await screenshot('federated-domains');
+  await byId('add-button').click();
+  await byId('federated-domain-form').waitFor();
+  // Client-side: a clearinghouse domain on a plain SIP domain is refused before sending.
+  const sent = apiRequests.length;
+  await byId('field-name').fill('K.Test');
+  await byId('field-description').fill('K Corp');
+  await byId('field-via_domain').fill('hub.test');
+  await byId('save-button').click();
+  assert.match(await fieldError('via_domain'), /Only for the clearinghouse/);
+  assert.equal(apiRequests.length, sent, 'nothing sent while the form is invalid');
+  await byId('field-via_domain').fill('');
+  await byId('field-integration').selectOption('lync');
+  await byId('save-button').click();
+  await flashSays('Added federated domain k.test');
+  await byId('row-k.test').waitFor();
+  assert.match(await byId('row-k.test').textContent(), /Inter-domain to OCS\/Lync\/S4B/);
+
+  // Server-side: a local domain cannot be federated; the 409 is shown under the name.
+  await byId('add-button').click();
+  await byId('federated-domain-form').waitFor();
+  expectHttpError(409, /\/api\/v1\/federated-domains$/);
+  await byId('field-name').fill('example.com'); // the node's local domain (sip.domains)
+  await byId('save-button').click();
+  assert.match(await fieldError('name'), /either local or federated/);
+  await screenshot('federated-domain-add-local');
+  await byId('cancel-button').click();
+
+  // Edit: the identity default of a Microsoft domain is shown; the ACL entry is read-only.
+  await byId('edit-k.test').click();
+  await byId('federated-domain-form').waitFor();
+  assert.equal(await byId('field-identity_policy').inputValue(), 'srv-target');
+  assert.match(await byId('incoming-acl').textContent(), /k\.test \(created with the domain, read-only\)/);
+  await byId('field-direct_federation').selectOption('true');
+  await screenshot('federated-domain-edit');
+  await byId('save-button').click();
+  await flashSays('Saved federated domain k.test');
+  assert.match(await byId('row-k.test').textContent(), /Yes/);
+
+  await byId('delete-k.test').click();
+  await confirm('Delete');
+  await flashSays('Deleted federated domain k.test');
+  await byId('row-k.test').waitFor({ state: 'detached' });
 });
 
 test('service parameters: validation, set, reset', async () => {

@@ -237,6 +237,9 @@
     [/^\/domains$/, pageDomains, 'domains'],
     [/^\/domains\/add$/, pageDomainForm, 'domains'],
     [/^\/domains\/edit\/([^/]+)$/, pageDomainForm, 'domains'],
+    [/^\/federated-domains$/, pageFederatedDomains, 'federated-domains'],
+    [/^\/federated-domains\/add$/, pageFederatedDomainForm, 'federated-domains'],
+    [/^\/federated-domains\/edit\/([^/]+)$/, pageFederatedDomainForm, 'federated-domains'],
     [/^\/users$/, pageUsers, 'users'],
     [/^\/users\/add$/, pageUserForm, 'users'],
     [/^\/users\/edit\/([^/]+)$/, pageUserForm, 'users'],
@@ -894,6 +897,104 @@
   }
 
   // -------------------------------------------------------------------------------------------
+  // Presence > Inter-Domain Federation > SIP Federation (federated domains)
+
+  const INTEGRATIONS = [
+    ['sip', 'Standards-based SIP peer'],
+    ['lync', 'Inter-domain to OCS/Lync/S4B'],
+    ['clearinghouse', 'Inter-domain to AOL (clearinghouse)'],
+  ];
+  const IDENTITY_POLICIES = [
+    ['', 'Default for the integration type'],
+    ['rfc5922', 'Certificate names the domain (RFC 5922)'],
+    ['srv-target', 'Certificate names the domain\u2019s SRV target (Microsoft edges)'],
+    ['subjects', 'A listed TLS peer subject'],
+  ];
+  const DISCOVERIES = [
+    ['both', '_sipfederationtls._tcp, then RFC 3263'],
+    ['sipfederationtls', '_sipfederationtls._tcp only'],
+    ['rfc3263', 'RFC 3263 only (NAPTR, _sips._tcp, _sip._tcp, A/AAAA)'],
+  ];
+  const labelOf = (table, v) => (table.find(([k]) => k === v) || [v, v])[1];
+
+  async function pageFederatedDomains(ctx) {
+    const list = buildList({
+      key: 'federated-domains',
+      emptyText: 'No federated domain yet. Add the domain of an organisation your users may talk to.',
+      columns: [{ label: 'Domain' }, { label: 'Integration' }, { label: 'Direct' }, { label: 'Description' }, { label: 'Changed' }, { label: '' }],
+      load: (q) => api('GET', `/federated-domains?${q}`),
+      row: (d) => h('tr', { testid: `row-${d.name}` },
+        h('td', null, h('a', { href: `#/federated-domains/edit/${enc(d.name)}` }, d.name),
+          d.discovered ? h('span', { class: 'nav-note' }, ' discovered') : null),
+        h('td', null, labelOf(INTEGRATIONS, d.integration) + (d.via_domain ? ` via ${d.via_domain}` : '')),
+        h('td', null, d.direct_federation ? 'Yes' : 'No'),
+        h('td', { class: 'desc' }, d.description),
+        h('td', null, timeEl(d.updated_at)),
+        rowActions(d.name, `#/federated-domains/edit/${enc(d.name)}`, () => confirmDelete({
+          what: 'federated domain', name: d.name, path: `/federated-domains/${enc(d.name)}`, version: d.version,
+          back: '#/federated-domains', detail: 'Its incoming ACL entry goes with it. ',
+        }))),
+    });
+    await list.reload();
+    ctx.mount(pageShell(['Presence', 'Inter-Domain Federation', 'SIP Federation'], 'SIP Federation',
+      'Other organisations\u2019 domains your users may exchange IM and presence with. A domain is either local or federated.',
+      list.node,
+      h('a', { class: 'btn btn-primary', href: '#/federated-domains/add', testid: 'add-button' }, 'Add federated domain')));
+  }
+
+  async function pageFederatedDomainForm(ctx, name) {
+    let d = null;
+    if (name !== undefined) d = (await api('GET', `/federated-domains/${enc(name)}`)).item;
+    const fields = [
+      d ? { name: 'name', label: 'Domain name', readOnly: true }
+        : { name: 'name', label: 'Domain name', required: true, autocomplete: 'off',
+            hint: 'The other organisation\u2019s IM domain, e.g. partner.example. It cannot be renamed later.',
+            validate: (v) => rules.fqdn(normDomain(v)) },
+      { name: 'description', label: 'Description', hint: 'Shown to your users in their privacy settings. At most 512 characters.', validate: rules.text(512) },
+      { name: 'integration', label: 'Integration type', type: 'select', required: true, options: INTEGRATIONS },
+      { name: 'direct_federation', label: 'Direct federation', type: 'select', options: [['false', 'No (through an edge or Expressway)'], ['true', 'Yes']] },
+      { name: 'identity_policy', label: 'Peer identity', type: 'select', options: d ? IDENTITY_POLICIES.slice(1) : IDENTITY_POLICIES },
+      { name: 'discovery', label: 'DNS discovery', type: 'select', options: DISCOVERIES },
+      { name: 'via_domain', label: 'Clearinghouse domain', autocomplete: 'off', dependsOn: 'integration',
+        hint: 'Clearinghouse only: the hub it is reached through. Empty: the default federation routing domain.',
+        validate: (v, all) => (all.integration !== 'clearinghouse' ? 'Only for the clearinghouse integration type; leave it empty.' : rules.fqdn(normDomain(v))) },
+    ];
+    const values = d ? { ...d, direct_federation: String(d.direct_federation) } : { integration: 'sip', direct_federation: 'false', identity_policy: '', discovery: 'both' };
+    const f = buildForm({
+      testid: 'federated-domain-form',
+      fields,
+      values,
+      submitLabel: d ? 'Save' : 'Add federated domain',
+      cancelHash: '#/federated-domains',
+      async onSubmit(v) {
+        const body = {
+          description: v.description, integration: v.integration,
+          direct_federation: v.direct_federation === 'true', discovery: v.discovery,
+          via_domain: v.integration === 'clearinghouse' ? normDomain(v.via_domain) : '',
+        };
+        if (v.identity_policy) body.identity_policy = v.identity_policy;
+        if (d) {
+          const r = await api('PATCH', `/federated-domains/${enc(d.name)}`, { body, ifMatch: d.version });
+          go('#/federated-domains', { kind: 'ok', text: `Saved federated domain ${r.item.name}. ${applied(r.policy_version)}` });
+        } else {
+          body.name = normDomain(v.name);
+          const r = await api('POST', '/federated-domains', { body });
+          go('#/federated-domains', { kind: 'ok', text: `Added federated domain ${r.item.name}. ${applied(r.policy_version)}` });
+        }
+      },
+    });
+    const facts = d ? h('div', { class: 'panel panel-pad form' }, h('dl', { class: 'facts' },
+      h('dt', null, 'Incoming ACL'), h('dd', { testid: 'incoming-acl' }, `${d.incoming_acl} (created with the domain, read-only)`),
+      h('dt', null, 'Discovered'), h('dd', null, d.discovered ? 'Yes, by open federation' : 'No, added by an administrator'),
+      h('dt', null, 'Created'), h('dd', null, timeEl(d.created_at)),
+      h('dt', null, 'Changed'), h('dd', null, timeEl(d.updated_at)),
+      h('dt', null, 'Version'), h('dd', null, String(d.version)))) : null;
+    ctx.mount(pageShell(['Presence', 'Inter-Domain Federation', 'SIP Federation', d ? d.name : 'Add'],
+      d ? `Federated domain ${d.name}` : 'Add federated domain', null,
+      h('div', null, facts, facts ? h('h2', null, 'Edit') : null, f.form)));
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Presence > Users
 
   async function pageUsers(ctx) {
@@ -1158,7 +1259,7 @@
     const count = h('span', { class: 'count', testid: 'list-count' });
     const more = h('button', { type: 'button', class: 'btn', testid: 'audit-more', hidden: true }, 'Load older entries');
     const typeSel = h('select', { 'aria-label': 'Object type', testid: 'audit-type' },
-      [['', 'All objects'], ['domain', 'Domains'], ['user', 'Users'], ['param', 'Service parameters'],
+      [['', 'All objects'], ['domain', 'Domains'], ['federated_domain', 'Federated domains'], ['user', 'Users'], ['param', 'Service parameters'],
         ['service', 'Services'], ['admin', 'Administrators']].map(([v, l]) => h('option', { value: v }, l)));
     typeSel.value = st.type;
     let lastId = null;
