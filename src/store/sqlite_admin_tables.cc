@@ -30,13 +30,6 @@ void bindOptional(Statement& st, int index, const std::optional<std::string>& v)
   }
 }
 
-// Applies a change to exactly one row, or says which row was missing.
-Result<void> changeOne(Database& db, Statement& st, const std::string& what) {
-  HERALD_TRY(st.run());
-  if (db.changes() == 0) return unexpected(notFound("no " + what));
-  return {};
-}
-
 }  // namespace
 
 Result<Page<DomainRecord>> SqliteStore::queryDomains(const PageQuery& q) {

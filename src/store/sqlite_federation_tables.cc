@@ -67,17 +67,13 @@ Result<void> SqliteStore::updateFederatedDomain(const FederatedDomainRecord& d) 
       "direct_federation = ?4, identity_policy = ?5, discovery = ?6, via_domain = ?7, "
       "discovered = ?8, version = ?9, updated_at = ?10 WHERE name = ?1");
   bindFederated(st, d);
-  HERALD_TRY(st.run());
-  if (db_->changes() == 0) return unexpected(notFound("no federated domain " + d.name));
-  return {};
+  return changeOne(*db_, st, "federated domain " + d.name);
 }
 
 Result<void> SqliteStore::deleteFederatedDomain(const std::string& name) {
   Statement st = db_->prepare("DELETE FROM federated_domains WHERE name = ?1");
   st.bind(1, name);
-  HERALD_TRY(st.run());
-  if (db_->changes() == 0) return unexpected(notFound("no federated domain " + name));
-  return {};
+  return changeOne(*db_, st, "federated domain " + name);
 }
 
 }  // namespace herald::store

@@ -7,6 +7,7 @@
 // header exists for those files.
 
 #include <memory>
+#include <string>
 #include <type_traits>
 
 #include "store/database.h"
@@ -23,6 +24,13 @@ auto readPage(Statement& count, Statement& rows, Read read)
   auto items = rows.collect(read);
   if (!items) return unexpected(items.error());
   return Page<std::invoke_result_t<Read, const Statement&>>{std::move(*items), *total};
+}
+
+// Applies a change to exactly one row, or says which row was missing ("no " + what).
+inline Result<void> changeOne(Database& db, Statement& st, const std::string& what) {
+  HERALD_TRY(st.run());
+  if (db.changes() == 0) return unexpected(notFound("no " + what));
+  return {};
 }
 
 class SqliteStore final : public Store {
