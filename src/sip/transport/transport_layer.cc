@@ -267,6 +267,11 @@ class TransportLayer::Impl {
   // Capacity of every stream connection's write buffer (Stats::write_buffer_bytes). Before
   // workers_, for the same reason. Changes only when a buffer grows or is freed.
   std::atomic<uint64_t> write_buffer_bytes_{0};
+  // Open connections and the connection registry: before workers_ too (a connection destroyed
+  // with its worker counts itself out and leaves the registry).
+  std::atomic<uint32_t> open_connections_{0};
+  std::mutex registry_mu_;
+  std::unordered_map<RegistryKey, uint64_t, RegistryKeyHash> registry_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> bound_;
   SslCtxPtr server_ctx_;
@@ -279,10 +284,6 @@ class TransportLayer::Impl {
 
   // Runs f on worker w and waits for it. REQUIRES: not on a worker thread.
   void runOn(uint32_t w, std::function<void()> f);
-
-  std::mutex registry_mu_;
-  std::unordered_map<RegistryKey, uint64_t, RegistryKeyHash> registry_;
-  std::atomic<uint32_t> open_connections_{0};
 
   void registerConnection(Transport t, const Endpoint& ep, uint64_t id) {
     std::lock_guard<std::mutex> lock(registry_mu_);
