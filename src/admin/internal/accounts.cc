@@ -1,12 +1,6 @@
 #include "admin/internal/accounts.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
-#include <cstring>
 
 #include "admin/internal/api_errors.h"
 #include "admin/internal/change_runner.h"
@@ -97,8 +91,9 @@ ApiResult<Session> Accounts::login(const std::string& username, const std::strin
                                   device ? device->id : "", device ? device->expires_at : 0);
   if (!admission.ticket) {
     ++rate_limited_;
-    HLOG_INFO(Admin, "login as '{}' from {} refused for {} s: too many {}", failedLoginActor(username),
-              source_address, admission.retry_after_s, admission.reason);
+    HLOG_INFO(Admin, "login as '{}' from {} refused for {} s: too many {}",
+              failedLoginActor(username), source_address, admission.retry_after_s,
+              admission.reason);
     if (retry_after_s != nullptr) *retry_after_s = admission.retry_after_s;
     return tl::unexpected(rateLimited(admission.retry_after_s, admission.reason));
   }

@@ -50,8 +50,7 @@ int64_t LoginLimiter::wait(Window& w, int limit, Duration window, TimePoint now)
 }
 
 LoginLimiter::Admission LoginLimiter::admit(const std::string& source, const std::string& account,
-                                            const std::string& device,
-                                            int64_t device_expires_at) {
+                                            const std::string& device, int64_t device_expires_at) {
   TimePoint now = clock_.now();
   std::lock_guard<std::mutex> lock(mu_);
   prune(now);
@@ -74,11 +73,12 @@ LoginLimiter::Admission LoginLimiter::admit(const std::string& source, const std
   if (acc.failures + acc.in_flight >= kAccountFailures) {
     // Past the threshold one attempt at a time, each after the delay of the failures so far.
     int over = std::min(acc.failures - kAccountFailures, 16);
-    Duration delay = std::min<Duration>(std::chrono::seconds(int64_t{1} << std::max(over, 0)),
-                                        kAccountMaxDelay);
+    Duration delay =
+        std::min<Duration>(std::chrono::seconds(int64_t{1} << std::max(over, 0)), kAccountMaxDelay);
     Duration left = acc.last_failure + delay - now;
     if (acc.in_flight > 0 || acc.failures < kAccountFailures || left > Duration::zero()) {
-      int64_t s = acc.failures < kAccountFailures || left <= Duration::zero() ? 1 : ceilSeconds(left);
+      int64_t s =
+          acc.failures < kAccountFailures || left <= Duration::zero() ? 1 : ceilSeconds(left);
       return Admission{std::nullopt, s, "failed logins for this account"};
     }
   }
