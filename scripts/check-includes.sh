@@ -15,6 +15,7 @@ declare -A allowed=(
   [sip/transaction]="common sip/message sip/parser"
   [sip/transport]="common sip/message sip/parser sip/transaction"
   [sip/proxy]="common sip/message sip/parser sip/transaction"
+  [federation]="common"
   [store]="common"
   [registrar]="common sip/message sip/parser sip/transaction sip/proxy store"
   [im]="common sip/message sip/parser sip/transaction sip/proxy store registrar"
