@@ -94,11 +94,21 @@ Result<RouteTable> RouteTable::build(std::vector<StaticRoute> routes) {
   t.groups_ = std::move(groups);
 
   for (uint32_t i = 0; i < t.groups_.size(); ++i) {
-    const RoutePattern& p = t.groups_[i].pattern;
+    const RouteGroup& g = t.groups_[i];
+    t.state_.push_back(GroupState{.in_service = !g.routes.empty(),
+                                  .blocked = g.blocked,
+                                  .allow_less_specific = g.allow_less_specific,
+                                  .open_federation = g.open_federation});
+    const RoutePattern& p = g.pattern;
     if (p.type() == RouteType::User) {
       t.user_patterns_.push_back(i);
     } else if (p.labelPrefix()) {
-      PrefixEntry& entry = t.prefixes_[p.literalPrefix()];
+      const std::string& prefix = p.literalPrefix();
+      // The ancestors ".", ".com.", ... up to the prefix itself.
+      for (size_t dot = 0; dot + 1 < prefix.size(); dot = prefix.find('.', dot + 1)) {
+        t.prefixes_[prefix.substr(0, dot + 1)].has_children = true;
+      }
+      PrefixEntry& entry = t.prefixes_[prefix];
       (p.exact() ? entry.exact : entry.open) = static_cast<int32_t>(i);
       if (t.groups_[i].open_federation) {
         t.open_federation_ = static_cast<int32_t>(i);
@@ -123,7 +133,7 @@ LookupResult RouteTable::lookup(std::string_view domain, std::string_view user,
   LookupResult r;
   auto consider = [&](int32_t index, std::string_view key) {
     const RouteGroup& g = groups_[static_cast<size_t>(index)];
-    if (g.routes.empty()) {
+    if (!state_[static_cast<size_t>(index)].in_service) {
       if (steps) {
         steps->push_back(fmt::format("{} matches {}, but no route of it is in service ({})",
                                      describe(g), key, routeIds(g.out_of_service)));
@@ -150,20 +160,29 @@ LookupResult RouteTable::lookup(std::string_view domain, std::string_view user,
       if (steps) {
         steps->push_back(fmt::format("domain {} has route key {}", domain, *key));
       }
-      // One probe per label prefix: ".", ".com.", ".com.domaina.", ...
+      // One probe per label prefix: ".", ".com.", ".com.domaina.", ... In a large table
+      // each probe misses the cache; prefetching them all first overlaps those misses.
+      for (size_t i = 1; i < key->size(); ++i) {
+        if ((*key)[i] == '.') {
+          prefixes_.prefetch(absl::string_view(key->data(), i + 1));
+        }
+      }
       for (size_t i = 0; i < key->size(); ++i) {
         if ((*key)[i] != '.') {
           continue;
         }
         auto it = prefixes_.find(absl::string_view(key->data(), i + 1));
         if (it == prefixes_.end()) {
-          continue;
+          break;  // no longer prefix is stored either
         }
         if (it->second.open >= 0) {
           consider(it->second.open, *key);
         }
         if (i + 1 == key->size() && it->second.exact >= 0) {
           consider(it->second.exact, *key);
+        }
+        if (!it->second.has_children) {
+          break;
         }
       }
       for (uint32_t index : domain_globs_) {
@@ -196,20 +215,23 @@ LookupResult RouteTable::lookup(std::string_view domain, std::string_view user,
     }
     steps->push_back("most specific first: " + order);
   }
-  const RouteGroup& first = *r.groups.front();
+  auto state = [this](const RouteGroup* g) -> const GroupState& {
+    return state_[static_cast<size_t>(g - groups_.data())];
+  };
+  const GroupState& first = state(r.groups.front());
   if (first.blocked && !first.open_federation) {
     r.blocked = true;
     if (steps) {
       steps->push_back(fmt::format("the most specific pattern {} is blocked: reject (403)",
-                                   first.pattern.canonical()));
+                                   r.groups.front()->pattern.canonical()));
     }
     return r;
   }
   for (const RouteGroup* g : r.groups) {
-    if (g->blocked) {
+    if (state(g).blocked) {
       if (steps) {
         steps->push_back(
-            g->open_federation
+            state(g).open_federation
                 ? std::string("the open-federation route '.*' is blocked: open federation is off")
                 : fmt::format("{} is blocked: it and any less specific pattern are not tried",
                               g->pattern.canonical()));
@@ -217,7 +239,7 @@ LookupResult RouteTable::lookup(std::string_view domain, std::string_view user,
       break;
     }
     ++r.usable;
-    if (!g->allow_less_specific) {
+    if (!state(g).allow_less_specific) {
       if (steps && r.usable < r.groups.size()) {
         steps->push_back(fmt::format(
             "{} does not allow less-specific routes: if its next hops fail, the request fails",

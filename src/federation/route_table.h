@@ -90,15 +90,27 @@ class RouteTable {
   size_t groupCount() const { return groups_.size(); }
 
  private:
-  // The groups whose literal label prefix is one key: `.com.a.` (exact) and `.com.a.*` (open).
+  // A node of the label trie, keyed by its literal label prefix: the groups `.com.a.` (exact)
+  // and `.com.a.*` (open), and whether a longer prefix exists (every ancestor of a stored
+  // prefix is stored, so a lookup stops at the first absent one).
   struct PrefixEntry {
     int32_t exact = -1;
     int32_t open = -1;
+    bool has_children = false;
+  };
+  // What lookup() needs of a group, kept apart from the groups (4 bytes each) so that a
+  // lookup in a large table does not touch the groups themselves.
+  struct GroupState {
+    bool in_service = false;
+    bool blocked = false;
+    bool allow_less_specific = true;
+    bool open_federation = false;
   };
 
   std::vector<StaticRoute> routes_;
   // Sorted most specific first, so a group's index is its rank.
   std::vector<RouteGroup> groups_;
+  std::vector<GroupState> state_;  // parallel to groups_
   absl::flat_hash_map<std::string, PrefixEntry> prefixes_;
   // Domain patterns with embedded wildcards, and user patterns: matched one by one.
   std::vector<uint32_t> domain_globs_;
