@@ -17,6 +17,7 @@ declare -A allowed=(
   [sip/transport]="common sip/message sip/parser sip/transaction"
   [sip/proxy]="common sip/message sip/parser sip/transaction"
   [policy]=""
+  [federation]="common"
   [store]="common"
   [registrar]="common sip/message sip/parser sip/transaction sip/proxy store"
   [im]="common sip/message sip/parser sip/transaction sip/proxy store registrar"
