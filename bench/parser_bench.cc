@@ -15,9 +15,9 @@
 
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <string>
 
+#include "cpu_time_reporter.h"
 #include "sip/parser/message_parser.h"
 
 namespace {
@@ -153,35 +153,15 @@ BENCHMARK(BM_Osip2_Message700);
 BENCHMARK(BM_Herald_Notify4k);
 BENCHMARK(BM_Osip2_Notify4k);
 
-// Collects per-benchmark CPU time to print the ratios after the table.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      // With repetitions, the median stands for the benchmark; otherwise the single run.
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
-        ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();
-        medians_ = true;
-      } else if (r.run_type == Run::RT_Iteration && !medians_) {
-        ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
+void printRatios(const herald::bench::CpuTimeReporter& reporter) {
+  for (const char* m : {"Message700", "Notify4k"}) {
+    auto h = reporter.cpuTime(std::string("BM_Herald_") + m);
+    auto o = reporter.cpuTime(std::string("BM_Osip2_") + m);
+    if (!h || !o) continue;
+    std::printf("%-10s herald %8.0f ns  libosip2 %8.0f ns  libosip2/herald = %.2fx\n", m, *h, *o,
+                *o / *h);
   }
-  void printRatios() const {
-    for (const char* m : {"Message700", "Notify4k"}) {
-      auto h = ns_.find(std::string("BM_Herald_") + m);
-      auto o = ns_.find(std::string("BM_Osip2_") + m);
-      if (h == ns_.end() || o == ns_.end()) continue;
-      std::printf("%-10s herald %8.0f ns  libosip2 %8.0f ns  libosip2/herald = %.2fx\n", m,
-                  h->second, o->second, o->second / h->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> ns_;
-  bool medians_ = false;
-};
+}
 
 }  // namespace
 
@@ -189,9 +169,9 @@ int main(int argc, char** argv) {
   parser_init();
   std::printf("MESSAGE: %zu bytes, NOTIFY: %zu bytes\n", kMessage.size(), kNotify.size());
   benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
+  herald::bench::CpuTimeReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.printRatios();
+  printRatios(reporter);
   benchmark::Shutdown();
   return 0;
 }

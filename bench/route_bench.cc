@@ -14,11 +14,11 @@
 
 #include <array>
 #include <cstdio>
-#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "cpu_time_reporter.h"
 #include "federation/route_table.h"
 
 namespace {
@@ -121,43 +121,24 @@ void BM_RouteLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_RouteLookup)->Arg(1000)->Arg(100000);
 
-// Collects per-size CPU time to print the ratio after the table.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
-        ns_[r.run_name.args] = r.GetAdjustedCPUTime();
-        medians_ = true;
-      } else if (r.run_type == Run::RT_Iteration && !medians_) {
-        ns_[r.run_name.args] = r.GetAdjustedCPUTime();
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
+void printRatio(const herald::bench::CpuTimeReporter& reporter) {
+  auto small = reporter.cpuTime("BM_RouteLookup/1000");
+  auto large = reporter.cpuTime("BM_RouteLookup/100000");
+  if (!small || !large) {
+    return;
   }
-  void printRatio() const {
-    auto small = ns_.find("1000");
-    auto large = ns_.find("100000");
-    if (small == ns_.end() || large == ns_.end()) {
-      return;
-    }
-    double ratio = large->second / small->second;
-    std::printf("lookup: 1,000 routes %.0f ns, 100,000 routes %.0f ns, ratio %.2fx (%s 2x)\n",
-                small->second, large->second, ratio, ratio <= 2.0 ? "within" : "NOT within");
-  }
-
- private:
-  std::map<std::string, double> ns_;
-  bool medians_ = false;
-};
+  double ratio = *large / *small;
+  std::printf("lookup: 1,000 routes %.0f ns, 100,000 routes %.0f ns, ratio %.2fx (%s 2x)\n", *small,
+              *large, ratio, ratio <= 2.0 ? "within" : "NOT within");
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
+  herald::bench::CpuTimeReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.printRatio();
+  printRatio(reporter);
   benchmark::Shutdown();
   return 0;
 }
