@@ -29,11 +29,11 @@
 #include <vector>
 
 #include "common/result.h"
+#include "policy/static_route.h"
 
 namespace herald::fed {
 
-// Spec F10: default User.
-enum class RouteType : uint8_t { User, Domain };
+using policy::RouteType;
 
 std::string_view routeTypeName(RouteType type);  // "user", "domain"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// StaticRoute: one static route (spec F10, §4.2) as plain data, with its field validation.
+// Static routes (spec F10, §4.2): the field validation of policy::StaticRoute.
 // The admin plane validates a route with validateRoute() and checkRouteAgainst() before it
 // stores it; RouteTable (route_table.h) indexes validated routes for lookup.
 //
@@ -17,46 +17,19 @@
 #include <vector>
 
 #include "federation/route_pattern.h"
+#include "policy/static_route.h"
 
 namespace herald::fed {
 
-enum class RouteProtocol : uint8_t { UDP, TCP, TLS };
+using policy::kDefaultSipPort;
+using policy::kDefaultTlsPort;
+using policy::RouteProtocol;
+using policy::StaticRoute;
 
 std::string_view routeProtocolName(RouteProtocol protocol);  // "UDP", "TCP", "TLS"
 
-inline constexpr int kDefaultSipPort = 5060;
-inline constexpr int kDefaultTlsPort = 5061;
 // Spec §4.2: at most 100 routes per identical pattern (a warning, as Cisco logs it).
 inline constexpr size_t kMaxRoutesPerPattern = 100;
-
-struct StaticRoute {
-  // Store id; 0 for a route not stored yet.
-  int64_t id = 0;
-  // Destination pattern, in any form RoutePattern::parse accepts for `type`; stored canonical.
-  std::string pattern{};
-  // Up to 255 characters.
-  std::string description{};
-  // Default: User (F10). Domain routes match the Request-URI host, User routes its user part.
-  RouteType type = RouteType::User;
-  // An IP address, an FQDN or host name, or (port 0) a DNS SRV name. May be empty only while
-  // the route is blocked (the predefined open-federation route before it is set up).
-  std::string next_hop{};
-  // Default: 5060. 0: next_hop is an SRV name. Federation routes use 5061 with TLS.
-  int port = kDefaultSipPort;
-  // Default: TCP (F10). Federation: TLS.
-  RouteProtocol protocol = RouteProtocol::TCP;
-  // 1..65535, lower is preferred. Default: 1.
-  int priority = 1;
-  // 1..65535, among routes of equal priority: share of traffic in proportion. Default: 1.
-  int weight = 1;
-  // Default: true. An out-of-service route is kept but never matches.
-  bool in_service = true;
-  // Default: false. A blocked route that is the most specific match rejects (403).
-  bool blocked = false;
-  // Default: true. When every next hop of this route's pattern failed, try the next less
-  // specific matching pattern (§2 step 3).
-  bool allow_less_specific = true;
-};
 
 // The predefined open-federation route (F22): pattern `.*`, type Domain, blocked and out of
 // service until an administrator sets its next hop and unblocks it; never deleted.

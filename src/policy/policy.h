@@ -12,6 +12,9 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
+
+#include "policy/static_route.h"
 
 namespace herald::policy {
 
@@ -74,6 +77,9 @@ struct Policy {
   int64_t version = 0;                     // grows by one per committed configuration change
   std::set<std::string> local_domains;     // lower-case, no trailing dot
   std::map<std::string, FederatedDomain> federated_domains;  // by name
+  // Every static route, the predefined open-federation `.*` route included (spec §4.2);
+  // src/federation indexes them (RouteTable) once per snapshot.
+  std::vector<StaticRoute> static_routes;
   ClusterParams cluster;
   NodeParams node;
   ServiceSwitches services;
