@@ -259,15 +259,8 @@ void Proxy::reply(RequestContext& ctx, uint16_t code, std::string_view reason,
   }
 }
 
-void Proxy::forward(RequestContext& ctx, std::vector<Target> targets, FinalHook on_final) {
-  if (targets.empty()) {
-    reply(ctx, 480, "Temporarily Unavailable");
-    return;
-  }
-  ctx.on_final = std::move(on_final);
+std::optional<MessageEditor> Proxy::prepareForward(RequestContext& ctx) {
   const SipMessage& req = *ctx.request;
-  Method method = req.method();
-  uint64_t hash = loopHash(req);
   MessageEditor base(req);
   for (size_t i = 0; i < ctx.own_routes; ++i) (void)base.popRoute();
   if (!ctx.strict_route_uri.empty()) {
@@ -283,30 +276,75 @@ void Proxy::forward(RequestContext& ctx, std::vector<Target> targets, FinalHook 
   }
   if (auto mf = base.decrementMaxForwards(); !mf) {
     reply(ctx, 483, "Too Many Hops");
-    return;
+    return std::nullopt;
   }
   if (ctx.strip_proxy_authorization) base.removeHeaders(HeaderId::ProxyAuthorization);
-  for (const Target& t : targets) {
-    MessageEditor ed = base;
-    if (t.request_uri != req.requestLine().uri) ed.setRequestUri(t.request_uri);
-    if (config_.record_route && createsDialog(method) && !ctx.hasToTag()) {
-      // RFC 5658: two Record-Route values when the two sides differ in transport or family.
-      std::string out_side = local_.recordRoute(t.next_hop.transport, t.next_hop.endpoint.family());
-      std::string in_side = local_.recordRoute(ctx.origin.transport, ctx.origin.source.family());
-      ed.pushRecordRoute(out_side);
-      if (in_side != out_side) ed.pushRecordRoute(in_side);
-    }
-    std::string branch = tm_.newBranch(hash);
-    ed.pushVia(viaFor(t.next_hop, branch));
-    size_t index = ctx.branches.size();
-    RequestContext::Branch b;
-    b.request_uri = t.request_uri;
-    if (method == Method::Invite) b.timer_c = clock_.now() + config_.timer_c;
-    ctx.branches.push_back(std::move(b));
-    ctx.branches[index].client = tm_.sendRequest(t.next_hop, makeBytes(ed.build()), branch, method,
-                                                 cookieFor(ctx.id, index));
-    ++stats_.forwarded;
+  return base;
+}
+
+void Proxy::startBranch(RequestContext& ctx, const MessageEditor& base, const Target& t,
+                        size_t turn_target) {
+  const SipMessage& req = *ctx.request;
+  Method method = req.method();
+  MessageEditor ed = base;
+  if (t.request_uri != req.requestLine().uri) ed.setRequestUri(t.request_uri);
+  if (config_.record_route && createsDialog(method) && !ctx.hasToTag()) {
+    // RFC 5658: two Record-Route values when the two sides differ in transport or family.
+    std::string out_side = local_.recordRoute(t.next_hop.transport, t.next_hop.endpoint.family());
+    std::string in_side = local_.recordRoute(ctx.origin.transport, ctx.origin.source.family());
+    ed.pushRecordRoute(out_side);
+    if (in_side != out_side) ed.pushRecordRoute(in_side);
   }
+  std::string branch = tm_.newBranch(loopHash(req));
+  ed.pushVia(viaFor(t.next_hop, branch));
+  size_t index = ctx.branches.size();
+  RequestContext::Branch b;
+  b.request_uri = t.request_uri;
+  b.turn_target = turn_target;
+  if (method == Method::Invite) b.timer_c = clock_.now() + config_.timer_c;
+  if (ctx.turn.no_answer.count() > 0) b.no_answer_at = clock_.now() + ctx.turn.no_answer;
+  ctx.branches.push_back(std::move(b));
+  ctx.branches[index].client = tm_.sendRequest(t.next_hop, makeBytes(ed.build()), branch, method,
+                                               cookieFor(ctx.id, index));
+  ++stats_.forwarded;
+}
+
+void Proxy::forward(RequestContext& ctx, std::vector<Target> targets, FinalHook on_final) {
+  if (targets.empty()) {
+    reply(ctx, 480, "Temporarily Unavailable");
+    return;
+  }
+  ctx.on_final = std::move(on_final);
+  auto base = prepareForward(ctx);
+  if (!base) return;
+  for (const Target& t : targets) startBranch(ctx, *base, t, 0);
+}
+
+void Proxy::forwardInTurn(RequestContext& ctx, std::vector<Target> targets, FinalHook on_final,
+                          TurnOptions options) {
+  if (targets.empty()) {
+    reply(ctx, 480, "Temporarily Unavailable");
+    return;
+  }
+  ctx.on_final = std::move(on_final);
+  ctx.turn = std::move(options);
+  ctx.turn_targets = std::move(targets);
+  ctx.next_turn = 1;
+  auto base = prepareForward(ctx);
+  if (!base) return;
+  startBranch(ctx, *base, ctx.turn_targets[0], 0);
+}
+
+bool Proxy::nextInTurn(RequestContext& ctx) {
+  if (ctx.turn_targets.empty() || ctx.branches.empty()) return false;
+  const RequestContext::Branch& last = ctx.branches.back();
+  if (last.code != 408 && last.code != 503) return false;
+  if (ctx.next_turn >= ctx.turn_targets.size()) return false;
+  auto base = prepareForward(ctx);
+  if (!base) return true;  // replied 483
+  size_t index = ctx.next_turn++;
+  startBranch(ctx, *base, ctx.turn_targets[index], index);
+  return true;
 }
 
 void Proxy::forwardToNamedHop(RequestContext& ctx) {
@@ -423,6 +461,13 @@ void Proxy::branchDone(RequestContext& ctx, size_t index, uint16_t code,
   if (b.code != 0) return;
   b.code = code;
   b.response = std::move(response);
+  if (!ctx.turn_targets.empty()) {
+    const Target& t = ctx.turn_targets[b.turn_target];
+    bool failed_over = code == 408 || code == 503;
+    if (failed_over && ctx.turn.on_failed) ctx.turn.on_failed(t, code);
+    // A 503 or 408 response still means the target is up.
+    if ((!failed_over || b.provisional) && ctx.turn.on_answered) ctx.turn.on_answered(t);
+  }
   maybeComplete(ctx);
 }
 
@@ -430,6 +475,7 @@ void Proxy::maybeComplete(RequestContext& ctx) {
   for (const auto& b : ctx.branches) {
     if (b.code == 0) return;  // still waiting
   }
+  if (!ctx.final_sent && nextInTurn(ctx)) return;
   if (!ctx.final_sent) {
     std::vector<uint16_t> codes;
     for (const auto& b : ctx.branches) codes.push_back(b.code);
@@ -533,6 +579,19 @@ void Proxy::originatedDone(uint64_t id, uint16_t code) {
 }
 
 void Proxy::onTick(TimePoint now) {
+  // Serial forwarding: a target silent past TurnOptions::no_answer is given up (its
+  // transaction runs on; a late 2xx is still relayed if nothing final went upstream).
+  std::vector<std::pair<uint64_t, size_t>> silent;
+  for (auto& [id, ctx] : contexts_) {
+    if (ctx->turn.no_answer.count() == 0 || ctx->final_sent) continue;
+    for (size_t i = 0; i < ctx->branches.size(); ++i) {
+      const auto& b = ctx->branches[i];
+      if (b.code == 0 && !b.provisional && now >= b.no_answer_at) silent.emplace_back(id, i);
+    }
+  }
+  for (auto [id, index] : silent) {
+    if (RequestContext* ctx = contextFor(id)) branchDone(*ctx, index, 408, nullptr);
+  }
   // Timer C (§16.8): a forwarded INVITE that lingers in Proceeding is cancelled.
   for (auto& [id, ctx] : contexts_) {
     if (ctx->request->method() != Method::Invite) continue;

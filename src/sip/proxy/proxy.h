@@ -32,6 +32,7 @@
 
 #include "common/clock.h"
 #include "sip/message/sip_message.h"
+#include "sip/parser/message_editor.h"
 #include "sip/proxy/local_addresses.h"
 #include "sip/transaction/transaction_manager.h"
 
@@ -49,6 +50,24 @@ struct ProxyConfig {
 
 class Proxy;
 
+// One place to forward a request to.
+struct ProxyTarget {
+  std::string request_uri;
+  SendTarget next_hop;
+};
+
+// Serial forwarding (Proxy::forwardInTurn): how a target fails over to the next.
+struct TurnOptions {
+  // A target that has sent no response at all (not even 100) this long after the request
+  // went out is given up and the next one tried (RFC 3263 §4.3 failover without waiting for
+  // Timer F). 0: wait for the transaction's own timeout.
+  Duration no_answer{0};
+  // Told of each target that failed over (code 408: no answer, 503: transport error or a 503
+  // response) and of each that answered (any response), e.g. to remember failed targets.
+  std::function<void(const ProxyTarget&, uint16_t code)> on_failed;
+  std::function<void(const ProxyTarget&)> on_answered;
+};
+
 // One request being handled. Owned by the Proxy; routers keep `id` across async work.
 struct RequestContext {
   struct Branch {
@@ -59,6 +78,8 @@ struct RequestContext {
     bool cancelled = false;
     std::unique_ptr<SipMessage> response;  // the final non-2xx response, kept for §16.7
     TimePoint timer_c{};
+    TimePoint no_answer_at{};  // serial forwarding: give up on a silent target then
+    size_t turn_target = 0;    // serial forwarding: index into turn_targets
   };
 
   uint64_t id = 0;
@@ -78,6 +99,10 @@ struct RequestContext {
   bool final_sent = false;
   std::vector<Branch> branches;
   std::function<bool(RequestContext&, uint16_t)> on_final;
+  // Serial forwarding: every target in order, and the next one to try.
+  std::vector<ProxyTarget> turn_targets;
+  size_t next_turn = 0;
+  TurnOptions turn;
 
   // The Request-URI after §16.4 (strict-router repair applied).
   std::string_view requestUri() const;
@@ -104,10 +129,7 @@ class NextHopResolver {
 
 class Proxy final : public TransactionUser {
  public:
-  struct Target {
-    std::string request_uri;
-    SendTarget next_hop;
-  };
+  using Target = ProxyTarget;
   // Called once with the best final code before it is sent upstream; return false to take
   // over (the hook then replies itself, e.g. 202 after storing a message offline).
   using FinalHook = std::function<bool(RequestContext&, uint16_t best_code)>;
@@ -139,6 +161,12 @@ class Proxy final : public TransactionUser {
              std::string_view extra_headers = {}, std::string_view content_type = {},
              std::string_view body = {});
   void forward(RequestContext& ctx, std::vector<Target> targets, FinalHook on_final = nullptr);
+  // Forwards to one target at a time (RFC 3263 §4.3): on a transport error, no answer (see
+  // TurnOptions::no_answer) or a 503 the next is tried at once; any other final response
+  // ends it and is relayed. When all have failed, on_final gets the best code (408 when no
+  // target answered at all).
+  void forwardInTurn(RequestContext& ctx, std::vector<Target> targets, FinalHook on_final,
+                     TurnOptions options);
   // Forwards to the next hop the request itself names (remaining Route, else Request-URI);
   // 404 when it cannot be resolved.
   void forwardToNamedHop(RequestContext& ctx);
@@ -171,6 +199,14 @@ class Proxy final : public TransactionUser {
     bool finished = false;
   };
 
+  // The request as every branch sends it (Route, Max-Forwards, credentials done); null after
+  // replying 483.
+  std::optional<MessageEditor> prepareForward(RequestContext& ctx);
+  void startBranch(RequestContext& ctx, const MessageEditor& base, const Target& t,
+                   size_t turn_target);
+  // Serial forwarding: starts the next target when the last one failed over; false when
+  // there is none or the last answer ends the turn.
+  bool nextInTurn(RequestContext& ctx);
   void handleCancel(RequestContext& cancel);
   bool checkRequest(RequestContext& ctx);
   void relayResponse(RequestContext& ctx, const SipMessage& response);

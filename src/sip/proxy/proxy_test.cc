@@ -34,8 +34,14 @@ class TestRouter : public RequestRouter {
       proxy.reply(ctx, reply_code, "Local");
       return;
     }
-    proxy.forward(ctx, targets, hook);
+    if (in_turn) {
+      proxy.forwardInTurn(ctx, targets, hook, turn);
+    } else {
+      proxy.forward(ctx, targets, hook);
+    }
   }
+  bool in_turn = false;
+  TurnOptions turn;
   std::vector<Proxy::Target> targets;
   Proxy::FinalHook hook;
   uint16_t reply_code = 0;
@@ -233,6 +239,85 @@ TEST_F(ProxyTest, TimeoutBecomes408AndHookMayTakeOver) {
   EXPECT_EQ(hooked, 1);
   EXPECT_EQ(codesSentUpstream(), std::vector<int>{202});
   EXPECT_EQ(proxy_.activeContexts(), 0u);
+}
+
+class ProxyInTurnTest : public ProxyTest {
+ protected:
+  ProxyInTurnTest() {
+    router_.in_turn = true;
+    router_.turn.no_answer = Duration(1000);
+    router_.turn.on_failed = [this](const ProxyTarget& t, uint16_t code) {
+      failed.push_back(t.next_hop.endpoint.toString() + " " + std::to_string(code));
+    };
+    router_.turn.on_answered = [this](const ProxyTarget& t) {
+      answered.push_back(t.next_hop.endpoint.toString());
+    };
+    router_.targets = {{"sip:bob@example.com", target(Transport::Tcp, "192.0.2.7:5061")},
+                       {"sip:bob@example.com", target(Transport::Tcp, "192.0.2.8:5061")},
+                       {"sip:bob@example.com", target(Transport::Tcp, "192.0.2.9:5061")}};
+  }
+  std::vector<std::string> requestsSentTo() {
+    std::vector<std::string> out;
+    for (const auto& s : sender_.sent) {
+      if (s.bytes.rfind("SIP/2.0 ", 0) != 0) out.push_back(s.to.endpoint.toString());
+    }
+    return out;
+  }
+  std::vector<std::string> failed;
+  std::vector<std::string> answered;
+};
+
+TEST_F(ProxyInTurnTest, ATransportErrorMovesToTheNextTargetAtOnce) {
+  receive(request("MESSAGE", "z9hG4bKturn1"));
+  ASSERT_EQ(requestsSentTo(), std::vector<std::string>{"192.0.2.7:5061"}) << "one at a time";
+  tm_.onTransportError(sender_.sent.back().tx);
+  EXPECT_EQ(requestsSentTo(), (std::vector<std::string>{"192.0.2.7:5061", "192.0.2.8:5061"}));
+  EXPECT_EQ(failed, std::vector<std::string>{"192.0.2.7:5061 503"});
+  respond(answer(sender_.sent.back().bytes, 200));
+  EXPECT_EQ(codesSentUpstream(), std::vector<int>{200});
+  EXPECT_EQ(answered, std::vector<std::string>{"192.0.2.8:5061"});
+  EXPECT_EQ(proxy_.activeContexts(), 0u);
+}
+
+TEST_F(ProxyInTurnTest, ASilentTargetIsGivenUpAfterTheNoAnswerTime) {
+  receive(request("MESSAGE", "z9hG4bKturn2"));
+  advance(900);
+  EXPECT_EQ(requestsSentTo().size(), 1u);
+  advance(200);
+  ASSERT_EQ(requestsSentTo(), (std::vector<std::string>{"192.0.2.7:5061", "192.0.2.8:5061"}));
+  EXPECT_EQ(failed, std::vector<std::string>{"192.0.2.7:5061 408"});
+  // A 503 response fails over too; another final answer ends the turn and is relayed.
+  respond(answer(sender_.sent.back().bytes, 503));
+  ASSERT_EQ(requestsSentTo().size(), 3u);
+  respond(answer(sender_.sent.back().bytes, 404));
+  EXPECT_EQ(codesSentUpstream(), std::vector<int>{404});
+  EXPECT_EQ(failed, (std::vector<std::string>{"192.0.2.7:5061 408", "192.0.2.8:5061 503"}));
+  EXPECT_EQ(answered, (std::vector<std::string>{"192.0.2.9:5061"}));
+}
+
+TEST_F(ProxyInTurnTest, WhenEveryTargetFailsTheHookGetsTheBestCode) {
+  uint16_t best = 0;
+  router_.hook = [&](RequestContext& ctx, uint16_t code) {
+    best = code;
+    proxy_.reply(ctx, 480, "Temporarily Unavailable (all targets failed)");
+    return false;
+  };
+  receive(request("MESSAGE", "z9hG4bKturn3"));
+  for (int i = 0; i < 3; ++i) tm_.onTransportError(sender_.sent.back().tx);
+  EXPECT_EQ(best, 503);
+  EXPECT_EQ(codesSentUpstream(), std::vector<int>{480});
+  EXPECT_EQ(failed.size(), 3u);
+
+  // No target answers at all: 408, each given up after the no-answer time.
+  sender_.sent.clear();
+  receive(request("MESSAGE", "z9hG4bKturn4"));
+  advance(3100);
+  EXPECT_EQ(best, 408);
+  EXPECT_EQ(requestsSentTo().size(), 3u);
+  EXPECT_EQ(codesSentUpstream(), std::vector<int>{480});
+  EXPECT_EQ(proxy_.activeContexts(), 0u) << "given-up branches do not keep the context";
+  advance(33000);  // their transactions time out later, with no context to tell
+  EXPECT_EQ(codesSentUpstream(), std::vector<int>{480});
 }
 
 TEST_F(ProxyTest, InviteGetsTryingAndRecordRouteAndCancelWorks) {
